@@ -1,0 +1,51 @@
+using System.Collections.Immutable;
+using System.Text.Json.Nodes;
+
+namespace PgHa.Cluster.Serialization;
+
+/// <summary>Reads and writes the <c>history</c> key: an array of <c>[timeline, lsn, reason, timestamp?, leader?]</c>.</summary>
+public static class HistoryCodec
+{
+    /// <summary>Parses the history; malformed lines are reported and skipped.</summary>
+    public static TimelineHistory Parse(string value, DcsVersion version, List<DcsDataProblem> problems)
+    {
+        var read = new JsonRead(ClusterKeys.History, problems);
+        var node = PatroniJson.TryParse(value, out var error);
+        if (node is not JsonArray arr)
+        {
+            read.Problem(node is null ? $"not valid JSON ({error}); ignored" : $"expected a JSON array, found {JsonRead.Describe(node)}; ignored");
+            return new TimelineHistory(ImmutableArray<TimelineHistoryEntry>.Empty, version, value);
+        }
+        var entries = ImmutableArray.CreateBuilder<TimelineHistoryEntry>();
+        for (var i = 0; i < arr.Count; i++)
+        {
+            if (arr[i] is JsonArray line && line.Count >= 3 && line[0] is { } tl && JsonRead.TryLong(tl, out var timeline)
+                && timeline is > 0 and <= int.MaxValue && line[1] is { } lsnNode && JsonRead.TryLong(lsnNode, out var lsn))
+            {
+                entries.Add(new TimelineHistoryEntry((int)timeline, lsn, AsString(line[2]) ?? "",
+                    line.Count > 3 ? AsString(line[3]) : null, line.Count > 4 ? AsString(line[4]) : null));
+            }
+            else
+                read.Problem($"line {i} is not [timeline, lsn, reason, …]: {JsonRead.Describe(arr[i])}; skipped");
+        }
+        return new TimelineHistory(entries.ToImmutable(), version, value);
+    }
+
+    /// <summary>Serializes the history; an empty history is <c>[]</c>.</summary>
+    public static string Serialize(TimelineHistory history)
+    {
+        if (history.RawJson is { } raw && Parse(raw, history.Version, []) is var old && old.Entries.SequenceEqual(history.Entries) && PatroniJson.TryParse(raw, out _) is JsonArray rawArr)
+            return PatroniJson.Serialize(rawArr);
+        var arr = new JsonArray();
+        foreach (var e in history.Entries)
+        {
+            var line = new JsonArray(e.Timeline, e.SwitchLsn, e.Reason);
+            if (e.Timestamp is not null || e.NewLeader is not null) line.Add(e.Timestamp);
+            if (e.NewLeader is not null) line.Add(e.NewLeader);
+            arr.Add(line);
+        }
+        return PatroniJson.Serialize(arr);
+    }
+
+    private static string? AsString(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : n is null ? null : PatroniJson.Serialize(n);
+}
