@@ -68,9 +68,10 @@ public interface IDcs : IAsyncDisposable
     Task DeleteClusterAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// Waits until something under the cluster prefix changes or <paramref name="timeout"/> passes. Only a wake-up hint:
-    /// returns true when woken by a change (possibly spuriously), false on timeout; the caller always re-reads the
-    /// cluster. Adapters without change notification simply wait.
+    /// Waits until a key that changes decisions — <c>leader</c> (including its deletion or expiry), <c>config</c> or
+    /// <c>failover</c> — changes, or <paramref name="timeout"/> passes. Member and status updates do not wake, so idle
+    /// nodes stay idle. Only a wake-up hint: returns true when woken (possibly spuriously), false on timeout; the caller
+    /// always re-reads the cluster. Adapters without change notification simply wait.
     /// </summary>
     Task<bool> WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken);
 }

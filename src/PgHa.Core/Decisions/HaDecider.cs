@@ -1,0 +1,296 @@
+using System.Collections.Immutable;
+using PgHa.Cluster;
+using PgHa.Dcs;
+
+namespace PgHa.Decisions;
+
+/// <summary>
+/// The HA decision engine: a pure function of (cluster snapshot, local state, settings, now) returning a plan.
+/// It follows Patroni's cycle (patroni-compat.md §5.2–5.7) in the same order, so each rule can be table-tested.
+/// </summary>
+/// <remarks>
+/// No I/O, no clock, no randomness: the same inputs always give the same plan. A <c>null</c> cluster means the DCS
+/// could not be read this cycle.
+/// </remarks>
+public static class HaDecider
+{
+    /// <summary>Decides what this node does this cycle.</summary>
+    public static HaPlan Decide(ClusterState? cluster, LocalNodeState local, HaSettings settings, DateTimeOffset now)
+    {
+        var me = settings.MemberName;
+        var pg = local.Postgres;
+        var paused = settings.Pause;
+        var prefix = paused ? "PAUSE: " : "";
+
+        if (cluster is null)
+            return DcsUnavailable(local, paused, prefix);
+
+        var iHoldLock = cluster.Leader?.Holder == me;
+
+        // A background action (bootstrap, clone, start, promote, demote) is running: keep the lock alive, nothing else.
+        if (local.Memory.Busy is { } busy)
+            return WhileBusy(cluster, local, settings, now, busy, iHoldLock, prefix);
+
+        if (pg.DataDirectory != DataDirectoryState.Initialized)
+            return Uninitialized(cluster, local, settings, iHoldLock, prefix);
+
+        // Data directory present: it must belong to this cluster.
+        if (cluster.Initialize is { IsValidSystemId: true } init && pg.SystemId is not null && init.SystemId != pg.SystemId)
+        {
+            if (iHoldLock) return HaPlan.Of($"{prefix}system ID mismatch: node {pg.SystemId}, cluster {init.SystemId}; releasing the lock", new ReleaseLock());
+            return HaPlan.NoAction($"{prefix}system ID mismatch: data directory has {pg.SystemId}, cluster has {init.SystemId}; refusing to act, reinitialize this node");
+        }
+
+        if (!pg.IsRunning)
+            return NotRunning(cluster, local, settings, now, iHoldLock, prefix);
+
+        if (cluster.IsUnlocked)
+            return Unlocked(cluster, local, settings, now, prefix);
+
+        return iHoldLock ? HoldingLock(cluster, local, settings, now, prefix) : FollowingOther(cluster, local, settings, prefix);
+    }
+
+    /// <summary>
+    /// True when this cycle's decision depends on peers' answers (a leader race, or a switchover to check), so the
+    /// loop should gather them before calling <see cref="Decide"/>.
+    /// </summary>
+    public static bool NeedsPeerStatus(ClusterState? cluster, LocalNodeState local, HaSettings settings) =>
+        cluster is not null && local.Memory.Busy is null && local.Postgres.DataDirectory == DataDirectoryState.Initialized
+        && local.Postgres.IsRunning
+        && (cluster.IsUnlocked || (cluster.Leader!.Holder == settings.MemberName && cluster.HasFailoverRequest));
+
+    private static HaPlan DcsUnavailable(LocalNodeState local, bool paused, string prefix)
+    {
+        if (local.Postgres.IsRunningPrimary && !paused)
+            return HaPlan.Of("demoting self because DCS is not accessible and I was a leader", new Demote(DemoteMode.Offline));
+        return HaPlan.NoAction($"{prefix}DCS is not accessible");
+    }
+
+    private static HaPlan WhileBusy(ClusterState cluster, LocalNodeState local, HaSettings settings, DateTimeOffset now, BusyAction busy, bool iHoldLock, string prefix)
+    {
+        var what = BusyText(busy.Kind);
+        if (iHoldLock)
+        {
+            var onFailed = local.Postgres.IsRunningPrimary && !settings.Pause
+                ? ImmutableArray.Create<HaAction>(new Demote(DemoteMode.ImmediateNoLock))
+                : ImmutableArray<HaAction>.Empty;
+            // A crashed primary restarted in place that does not come back in time hands over to a healthy replica.
+            if (busy.Kind == BusyActionKind.Start && local.Memory.CrashRecoveryStartedAt is { } started
+                && now - started > settings.PrimaryStartTimeout && !settings.Pause && AnyFailoverCandidate(cluster, settings))
+                return HaPlan.Of($"{prefix}primary start has timed out after {settings.PrimaryStartTimeout.TotalSeconds:0} s, demoting to let a replica take over", new Demote(DemoteMode.Immediate));
+            return HaPlan.Of($"{prefix}{what}, keeping the leader lock", new RenewLock(cluster.Leader!, null, [], onFailed));
+        }
+        if (local.Postgres.IsRunningPrimary && !settings.Pause && busy.Kind != BusyActionKind.Bootstrap)
+            return HaPlan.Of($"{prefix}lost the leader lock while {what}; demoting", new Demote(DemoteMode.ImmediateNoLock));
+        return HaPlan.NoAction($"{prefix}{what}");
+    }
+
+    private static HaPlan Uninitialized(ClusterState cluster, LocalNodeState local, HaSettings settings, bool iHoldLock, string prefix)
+    {
+        var me = settings.MemberName;
+        if (iHoldLock)
+            return HaPlan.Of($"{prefix}data directory is empty but I hold the leader lock; releasing it", new ReleaseLock());
+        if (settings.Pause)
+            return HaPlan.NoAction($"{prefix}data directory is empty; not bootstrapping or cloning while paused");
+        if (local.Postgres.DataDirectory == DataDirectoryState.Unusable)
+            return HaPlan.NoAction("data directory is not usable (no valid pg_control); reinitialize this node");
+
+        if (cluster.IsUnlocked && cluster.Initialize is null)
+        {
+            if (settings.Tags.NoFailover)
+                return HaPlan.NoAction("waiting for a leader to bootstrap the cluster (nofailover: I do not bootstrap)");
+            if (!settings.CanBootstrap)
+                return HaPlan.NoAction("waiting for a leader to bootstrap the cluster (no bootstrap configuration)");
+            return HaPlan.Of($"trying to bootstrap a new cluster as {me}", new RaceInitialize([new Bootstrap()]));
+        }
+
+        if (!cluster.IsUnlocked && cluster.LeaderMember is { } leader && leader.ConnUrl is not null)
+        {
+            // Prefer a running replica tagged clonefrom, as Patroni does, to spare the leader.
+            var source = cluster.Members.Where(m => m.Name != me && m.Tags.CloneFrom && m.State == "running" && m.ConnUrl is not null)
+                             .Select(m => m.Name).OrderBy(n => n, StringComparer.Ordinal).FirstOrDefault() ?? leader.Name;
+            return HaPlan.Of($"trying to bootstrap from {(source == leader.Name ? "leader" : "replica")} '{source}'", new CreateReplica(source));
+        }
+        if (cluster.Initialize is { IsBootstrapInProgress: true })
+            return HaPlan.NoAction("waiting for the bootstrap race winner to finish initdb");
+        return HaPlan.NoAction("waiting for a leader to bootstrap from");
+    }
+
+    private static HaPlan NotRunning(ClusterState cluster, LocalNodeState local, HaSettings settings, DateTimeOffset now, bool iHoldLock, string prefix)
+    {
+        var pg = local.Postgres;
+        if (settings.Pause)
+        {
+            return iHoldLock
+                ? HaPlan.Of($"{prefix}PostgreSQL is not running; releasing the leader lock", new ReleaseLock())
+                : HaPlan.NoAction($"{prefix}PostgreSQL is not running");
+        }
+
+        if (iHoldLock && pg.Role == PostgresRole.Primary)
+        {
+            if (settings.PrimaryStartTimeout == TimeSpan.Zero && AnyFailoverCandidate(cluster, settings))
+                return HaPlan.Of("crashed primary with primary_start_timeout=0: releasing the lock to fail over",
+                    new ReleaseLock());
+            return HaPlan.Of("starting primary after failure",
+                new RenewLock(cluster.Leader!, null, [new StartPrimaryInPlace()], [new Follow(null)]));
+        }
+        if (iHoldLock)
+            return HaPlan.Of("PostgreSQL is not running and is not a primary; releasing the leader lock", new ReleaseLock());
+
+        var upstream = UpstreamFor(cluster, settings);
+        return HaPlan.Of(upstream is null ? "starting as a secondary, no leader yet" : $"starting as a secondary following {upstream}", new Follow(upstream));
+    }
+
+    private static HaPlan Unlocked(ClusterState cluster, LocalNodeState local, HaSettings settings, DateTimeOffset now, string prefix)
+    {
+        var pg = local.Postgres;
+        if (cluster.Initialize is null && pg.IsRunningPrimary && !settings.Pause && pg.SystemId is not null)
+        {
+            // An existing primary adopted into a fresh DCS: take the lock and record its system id.
+            return HaPlan.Of("no initialize key: adopting the running primary as the cluster",
+                new AcquireLock([new WriteInitialize(pg.SystemId, WriteCondition.IfAbsent)], []));
+        }
+
+        var verdict = Healthiest(cluster, local, settings, now);
+        if (verdict.NeedsPeers)
+            return HaPlan.AskPeers("need peer status for the leader race");
+
+        if (verdict.Healthiest)
+        {
+            var onWon = ImmutableArray.CreateBuilder<HaAction>();
+            if (cluster.HasFailoverRequest)
+                onWon.Add(new ClearFailover(cluster.Failover!.Version));
+            if (!pg.IsRunningPrimary)
+                onWon.Add(new Promote());
+            var onLost = pg.IsRunningPrimary && !settings.Pause
+                ? ImmutableArray.Create<HaAction>(new Demote(DemoteMode.ImmediateNoLock))
+                : ImmutableArray.Create<HaAction>(new Follow(null));
+            var reason = pg.IsRunningPrimary ? "acquired session lock as a leader" : "promoted self to leader by acquiring session lock";
+            return new HaPlan($"{prefix}{reason} ({verdict.Why})", [new AcquireLock(onWon.ToImmutable(), onLost)]);
+        }
+
+        if (pg.IsRunningPrimary && !settings.Pause)
+            return HaPlan.Of($"demoting self because I am not the healthiest node ({verdict.Why})", new Demote(DemoteMode.ImmediateNoLock));
+        return HaPlan.Of($"{prefix}following a different leader because I am not the healthiest node ({verdict.Why})", new Follow(null));
+    }
+
+    private static HaPlan HoldingLock(ClusterState cluster, LocalNodeState local, HaSettings settings, DateTimeOffset now, string prefix)
+    {
+        var me = settings.MemberName;
+        var pg = local.Postgres;
+        if (settings.Pause && !pg.IsRunningPrimary)
+            return HaPlan.Of($"{prefix}I hold the lock but PostgreSQL is not a primary; releasing the lock", new ReleaseLock());
+
+        var ok = ImmutableArray.CreateBuilder<HaAction>();
+        if (pg.SystemId is not null && cluster.Initialize is not { IsValidSystemId: true })
+            ok.Add(new WriteInitialize(pg.SystemId, WriteCondition.FromRead(cluster.Initialize?.Version)));
+        if (cluster.Config is null || cluster.Config.RawJson.Length == 0 || cluster.Config.RawJson == "{}")
+            ok.Add(new WriteConfig());
+
+        string reason;
+        if (cluster.HasFailoverRequest && pg.IsRunningPrimary)
+        {
+            var (switchoverActions, switchoverReason) = LeaderSideSwitchover(cluster, local, settings, now);
+            if (switchoverActions is null)
+                return HaPlan.AskPeers("need peer status to check switchover candidates");
+            if (switchoverActions.Value.Any(a => a is Demote))
+            {
+                // Step down: the demotion releases the lock itself after the shutdown checkpoint.
+                ok.AddRange(switchoverActions.Value);
+                return new HaPlan($"{prefix}{switchoverReason}", [new RenewLock(cluster.Leader!, pg.Lsn, ok.ToImmutable(), DemoteOnFailure(local, settings))]);
+            }
+            ok.AddRange(switchoverActions.Value);
+            reason = switchoverReason;
+        }
+        else if (pg.IsRunningPrimary)
+            reason = $"no action. I am ({me}), the leader with the lock";
+        else
+            reason = "promoted self to leader because I had the session lock";
+
+        if (!pg.IsRunningPrimary)
+            ok.Add(new Promote());
+        else if (pg.Timeline > 0 && cluster.Timeline != pg.Timeline)
+            ok.Add(new UpdateHistory(pg.Timeline));
+
+        return new HaPlan($"{prefix}{reason}", [new RenewLock(cluster.Leader!, pg.IsRunningPrimary ? pg.Lsn : null, ok.ToImmutable(), DemoteOnFailure(local, settings))]);
+    }
+
+    private static ImmutableArray<HaAction> DemoteOnFailure(LocalNodeState local, HaSettings settings) =>
+        local.Postgres.IsRunningPrimary && !settings.Pause
+            ? [new Demote(DemoteMode.ImmediateNoLock)]
+            : [];
+
+    /// <summary>Leader side of a pending switchover/failover request. Null actions: peer status is needed first.</summary>
+    private static (ImmutableArray<HaAction>? Actions, string Reason) LeaderSideSwitchover(ClusterState cluster, LocalNodeState local, HaSettings settings, DateTimeOffset now)
+    {
+        var me = settings.MemberName;
+        var request = cluster.Failover!;
+        if (request.ScheduledAt is { } at)
+        {
+            if (now < at)
+                return ([], $"no action. I am ({me}), the leader with the lock; switchover scheduled at {FormatTime(at)}");
+            if (now - at > 1.5 * settings.LoopWait)
+                return ([new ClearFailover(request.Version)], $"switchover scheduled at {FormatTime(at)} is overdue; cancelled");
+        }
+        if (request.Leader is not null && request.Leader != me)
+            return ([new ClearFailover(request.Version)], $"ignoring switchover request: leader name '{request.Leader}' does not match my name '{me}'");
+        if (request.Candidate == me)
+            return ([new ClearFailover(request.Version)], "ignoring switchover request: I am already the leader");
+        if (settings.Pause && request.Candidate is null)
+            return ([new ClearFailover(request.Version)], "switchover without a candidate is not possible while paused");
+        if (request.Candidate is not null && !cluster.HasMember(request.Candidate))
+            return ([new ClearFailover(request.Version)], $"switchover candidate '{request.Candidate}' is not a member");
+        if (!local.HasPeerStatus)
+            return (null, "");
+        var possible = local.Peers.Any(p => p.Reachable && p.Name != me && (request.Candidate is null || p.Name == request.Candidate)
+                                            && !p.Tags.NoFailover && !p.WatchdogFailed && p.Role != MemberRole.Primary
+                                            && (request.Candidate is not null || local.Postgres.Lsn - p.Lsn <= settings.MaximumLagOnFailover));
+        if (!possible)
+            return ([new ClearFailover(request.Version)], request.Candidate is null
+                ? "switchover: no healthy candidate to switch over to; request cancelled"
+                : $"switchover: candidate '{request.Candidate}' is not healthy; request cancelled");
+        return ([new Demote(DemoteMode.Graceful)], $"manual switchover: demoting myself in favour of {request.Candidate ?? "the healthiest replica"}");
+    }
+
+    private static HaPlan FollowingOther(ClusterState cluster, LocalNodeState local, HaSettings settings, string prefix)
+    {
+        var leader = cluster.Leader!.Holder;
+        if (local.Postgres.IsRunningPrimary && !settings.Pause)
+            return HaPlan.Of($"demoting self because {leader} holds the leader lock", new Demote(DemoteMode.ImmediateNoLock));
+        var upstream = UpstreamFor(cluster, settings);
+        if (local.Postgres.IsRunningPrimary)
+            return HaPlan.NoAction($"{prefix}continue to run as primary while {leader} holds the lock (paused)");
+        if (local.Postgres.Upstream == upstream)
+            return HaPlan.NoAction($"{prefix}no action. I am ({settings.MemberName}), a secondary, and following a leader ({leader})");
+        return HaPlan.Of($"{prefix}following new leader {upstream}", new Follow(upstream));
+    }
+
+    private static string? UpstreamFor(ClusterState cluster, HaSettings settings)
+    {
+        if (cluster.Leader is null) return null;
+        // Cascade from the replicatefrom member while it is running; otherwise stream from the leader.
+        if (settings.Tags.ReplicateFrom is { } from && from != settings.MemberName && cluster.GetMember(from) is { State: "running" })
+            return from;
+        return cluster.Leader.Holder == settings.MemberName ? null : cluster.Leader.Holder;
+    }
+
+    private static bool AnyFailoverCandidate(ClusterState cluster, HaSettings settings) =>
+        cluster.Members.Any(m => m.Name != settings.MemberName && !m.Tags.NoFailover && m.State == "running" && m.ApiUrl is not null
+                                 && (m.XlogLocation is null || cluster.LastLeaderLsn - m.XlogLocation.Value <= settings.MaximumLagOnFailover));
+
+    private static string BusyText(BusyActionKind kind) => kind switch
+    {
+        BusyActionKind.Bootstrap => "bootstrap in progress",
+        BusyActionKind.CreateReplica => "replica creation in progress",
+        BusyActionKind.Start => "PostgreSQL is starting",
+        BusyActionKind.Promote => "promotion in progress",
+        BusyActionKind.Demote => "demotion in progress",
+        BusyActionKind.Rewind => "rewind in progress",
+        _ => "busy",
+    };
+
+    private static string FormatTime(DateTimeOffset t) => t.ToString("u", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static HealthVerdict Healthiest(ClusterState cluster, LocalNodeState local, HaSettings settings, DateTimeOffset now) =>
+        LeaderRace.IsHealthiest(cluster, local, settings, now);
+}

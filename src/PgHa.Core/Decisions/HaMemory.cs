@@ -1,0 +1,32 @@
+using System.Collections.Immutable;
+using PgHa.Cluster;
+
+namespace PgHa.Decisions;
+
+/// <summary>
+/// What the agent remembers between cycles. Immutable: the loop replaces it after each cycle, and the decider reads it
+/// as an input like everything else.
+/// </summary>
+public sealed record HaMemory
+{
+    /// <summary>The lock as last acquired or renewed by this node.</summary>
+    public LeaderLock? HeldLock { get; init; }
+    /// <summary>
+    /// Until when the lock is guaranteed to be ours: send time of the last successful acquire/renew plus the DCS's
+    /// guaranteed validity. The write fence is armed at this instant minus the safety margin.
+    /// </summary>
+    public DateTimeOffset? LockValidUntil { get; init; }
+    /// <summary>The background action in progress, if any.</summary>
+    public BusyAction? Busy { get; init; }
+    /// <summary>When a crashed primary was restarted in place while holding the lock (for <c>primary_start_timeout</c>).</summary>
+    public DateTimeOffset? CrashRecoveryStartedAt { get; init; }
+    /// <summary>Members seen in the last cluster view that had a leader: the candidate set of the next race.</summary>
+    public ImmutableArray<string> MembersWhenLastLocked { get; init; } = ImmutableArray<string>.Empty;
+    /// <summary>This node won the <c>initialize</c> race and has not yet finished bootstrapping.</summary>
+    public bool WonBootstrapRace { get; init; }
+    /// <summary>Last time a DCS call succeeded.</summary>
+    public DateTimeOffset? LastDcsContact { get; init; }
+
+    /// <summary>A freshly started agent.</summary>
+    public static HaMemory Initial { get; } = new();
+}

@@ -1,0 +1,52 @@
+using PgHa.Cluster;
+
+namespace PgHa.Decisions;
+
+/// <summary>
+/// The settings one HA cycle decides with: dynamic configuration from the <c>config</c> key merged with the node's
+/// local settings. Build it with <see cref="From"/>; validate timing with <see cref="HaTiming.Validate"/>.
+/// </summary>
+public sealed record HaSettings
+{
+    /// <summary>This node's member name.</summary>
+    public required string MemberName { get; init; }
+    /// <summary>Leader lock and member key lifetime.</summary>
+    public TimeSpan Ttl { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>HA cycle period.</summary>
+    public TimeSpan LoopWait { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Deadline of one DCS or PostgreSQL operation.</summary>
+    public TimeSpan RetryTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Replicas further behind the leader's last optime may not race.</summary>
+    public long MaximumLagOnFailover { get; init; } = 1048576;
+    /// <summary>How long a crashed primary holding the lock may take to come back before failing over.</summary>
+    public TimeSpan PrimaryStartTimeout { get; init; } = TimeSpan.FromSeconds(300);
+    /// <summary>Maintenance mode: nothing automatic.</summary>
+    public bool Pause { get; init; }
+    /// <summary>A replica on an older timeline than the cluster may not race.</summary>
+    public bool CheckTimeline { get; init; }
+    /// <summary>This node may bootstrap a new cluster (a <c>bootstrap</c> section is configured).</summary>
+    public bool CanBootstrap { get; init; } = true;
+    /// <summary>This node's tags.</summary>
+    public MemberTags Tags { get; init; } = MemberTags.Empty;
+    /// <summary>
+    /// How long before the lock's guaranteed validity runs out a primary stops accepting writes. Covers timer slop and
+    /// the time to stop PostgreSQL, so that no two nodes ever accept writes at the same moment.
+    /// </summary>
+    public TimeSpan FenceSafetyMargin { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Merges the cluster's dynamic configuration with local settings.</summary>
+    public static HaSettings From(GlobalConfig config, string memberName, MemberTags tags, bool canBootstrap = true, TimeSpan? fenceSafetyMargin = null) => new()
+    {
+        MemberName = memberName,
+        Ttl = TimeSpan.FromSeconds(config.Ttl),
+        LoopWait = TimeSpan.FromSeconds(config.LoopWait),
+        RetryTimeout = TimeSpan.FromSeconds(config.RetryTimeout),
+        MaximumLagOnFailover = config.MaximumLagOnFailover,
+        PrimaryStartTimeout = TimeSpan.FromSeconds(config.PrimaryStartTimeout),
+        Pause = config.Pause,
+        CheckTimeline = config.CheckTimeline,
+        CanBootstrap = canBootstrap,
+        Tags = tags,
+        FenceSafetyMargin = fenceSafetyMargin ?? TimeSpan.FromSeconds(1),
+    };
+}

@@ -1,0 +1,97 @@
+using PgHa.Cluster;
+
+namespace PgHa.Decisions;
+
+/// <summary>
+/// Who may race for a free lock: Patroni's <c>is_healthiest_node</c> and <c>manual_failover_process_no_leader</c>
+/// (patroni-compat.md §5.3), as pure functions of the cycle's inputs.
+/// </summary>
+public static class LeaderRace
+{
+    /// <summary>Decides whether this node should try to take the free lock.</summary>
+    public static HealthVerdict IsHealthiest(ClusterState cluster, LocalNodeState local, HaSettings settings, DateTimeOffset now)
+    {
+        var pg = local.Postgres;
+        var request = cluster.HasFailoverRequest ? cluster.Failover : null;
+
+        if (settings.Pause && !settings.Tags.NoFailover && request is { ScheduledAt: null })
+            return ManualFailoverNoLeader(cluster, local, settings, request);
+
+        if (pg.IsRunningPrimary)
+        {
+            if (settings.Pause)
+                return cluster.Initialize is null || cluster.Initialize.SystemId == pg.SystemId
+                    ? HealthVerdict.Yes("running primary in pause")
+                    : HealthVerdict.No("system ID does not match the cluster");
+            // A primary on an older timeline than the cluster is a stale former leader, not a candidate.
+            return cluster.Timeline > 0 && pg.Timeline < cluster.Timeline
+                ? HealthVerdict.No($"my timeline {pg.Timeline} is behind the cluster timeline {cluster.Timeline}")
+                : HealthVerdict.Yes("I am a running primary");
+        }
+        if (settings.Pause) return HealthVerdict.No("paused");
+        if (settings.Tags.NoFailover) return HealthVerdict.No("nofailover tag");
+
+        if (request is not null)
+        {
+            if (request.ScheduledAt is { } at && now < at)
+                return HealthVerdict.No("a switchover is scheduled for later");
+            return ManualFailoverNoLeader(cluster, local, settings, request);
+        }
+        return HealthiestAmong(cluster, local, settings, exclude: null, checkLag: true);
+    }
+
+    private static HealthVerdict ManualFailoverNoLeader(ClusterState cluster, LocalNodeState local, HaSettings settings, FailoverRequest request)
+    {
+        var me = settings.MemberName;
+        if (request.Candidate == me) return HealthVerdict.Yes("I am the requested failover candidate");
+        if (request.Candidate is not null)
+        {
+            if (settings.Pause) return HealthVerdict.No($"paused; only the candidate {request.Candidate} may take over");
+            if (!local.HasPeerStatus) return HealthVerdict.AskPeers;
+            var candidate = local.Peers.FirstOrDefault(p => p.Name == request.Candidate);
+            if (candidate is { Reachable: true, WatchdogFailed: false } && !candidate.Tags.NoFailover)
+                return HealthVerdict.No($"the requested candidate {request.Candidate} is healthy; letting it win");
+            // The candidate cannot take over: everyone races, as Patroni does.
+        }
+        else if (settings.Pause)
+            return HealthVerdict.No("paused and no candidate given");
+
+        if (request.Leader == me)
+        {
+            // The old leader steps back in only when nobody else can take over.
+            if (!local.HasPeerStatus) return HealthVerdict.AskPeers;
+            var other = local.Peers.Any(p => p.Reachable && p.Name != me && !p.Tags.NoFailover && !p.WatchdogFailed);
+            return other ? HealthVerdict.No("I am the old leader of a switchover and another member can take over")
+                         : HealthVerdict.Yes("I am the old leader and no other member can take over");
+        }
+        return HealthiestAmong(cluster, local, settings, exclude: request.Leader, checkLag: false);
+    }
+
+    private static HealthVerdict HealthiestAmong(ClusterState cluster, LocalNodeState local, HaSettings settings, string? exclude, bool checkLag)
+    {
+        var me = settings.MemberName;
+        var pg = local.Postgres;
+        if (checkLag && cluster.LastLeaderLsn - pg.Lsn > settings.MaximumLagOnFailover)
+            return HealthVerdict.No($"my wal position {pg.Lsn} is behind the leader's last known {cluster.LastLeaderLsn} by more than maximum_lag_on_failover ({settings.MaximumLagOnFailover})");
+        if (settings.CheckTimeline && cluster.Timeline > 0 && pg.Timeline < cluster.Timeline)
+            return HealthVerdict.No($"my timeline {pg.Timeline} is behind the cluster timeline {cluster.Timeline}");
+
+        // Race against every member seen recently; anybody we cannot ask is ignored, as Patroni ignores them.
+        var candidates = local.Memory.MembersWhenLastLocked.Concat(cluster.Members.Select(m => m.Name))
+            .Where(n => n != me && n != exclude).Distinct(StringComparer.Ordinal).ToList();
+        if (candidates.Count == 0) return HealthVerdict.Yes("I am the only member");
+        if (!local.HasPeerStatus) return HealthVerdict.AskPeers;
+
+        var myPriority = settings.Tags.FailoverPriority;
+        foreach (var peer in local.Peers)
+        {
+            if (!peer.Reachable || peer.Name == me || !candidates.Contains(peer.Name) || peer.WatchdogFailed) continue;
+            if (peer.Role == MemberRole.Primary) return HealthVerdict.No($"{peer.Name} is still running as a primary");
+            if (peer.Tags.NoFailover) continue;
+            if (peer.Lsn > pg.Lsn) return HealthVerdict.No($"{peer.Name} has a higher wal position ({peer.Lsn} > {pg.Lsn})");
+            if (peer.Lsn == pg.Lsn && peer.Tags.FailoverPriority > myPriority)
+                return HealthVerdict.No($"{peer.Name} has the same wal position and a higher failover_priority");
+        }
+        return HealthVerdict.Yes("I am the healthiest node");
+    }
+}

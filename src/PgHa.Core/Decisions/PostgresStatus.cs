@@ -1,0 +1,28 @@
+namespace PgHa.Decisions;
+
+/// <summary>What the controller observed about the local PostgreSQL at the start of the cycle.</summary>
+public sealed record PostgresStatus
+{
+    /// <summary>State of the data directory.</summary>
+    public DataDirectoryState DataDirectory { get; init; }
+    /// <summary>System identifier from pg_control, when initialized.</summary>
+    public string? SystemId { get; init; }
+    /// <summary>True when the postmaster is running and answering.</summary>
+    public bool IsRunning { get; init; }
+    /// <summary>Role while running, or the role pg_control records when stopped.</summary>
+    public PostgresRole Role { get; init; }
+    /// <summary>Current timeline (0 = unknown).</summary>
+    public int Timeline { get; init; }
+    /// <summary>WAL position in bytes: flush LSN on a primary, max(receive, replay) on a replica.</summary>
+    public long Lsn { get; init; }
+    /// <summary>Member the replica is configured to stream from (null: none or not a replica).</summary>
+    public string? Upstream { get; init; }
+    /// <summary>True when the replica's WAL receiver is streaming.</summary>
+    public bool IsStreaming { get; init; }
+
+    /// <summary>A node with an empty data directory and nothing running.</summary>
+    public static PostgresStatus Uninitialized { get; } = new() { DataDirectory = DataDirectoryState.Empty };
+
+    /// <summary>True when PostgreSQL runs as a primary, i.e. accepts writes.</summary>
+    public bool IsRunningPrimary => IsRunning && Role == PostgresRole.Primary;
+}

@@ -1,0 +1,35 @@
+namespace PgHa.Logging;
+
+/// <summary>
+/// Stable event ids of PgHa's log events, grouped by range so operators can alert on them: 1xxx DCS, 2xxx HA
+/// decisions, 3xxx PostgreSQL actions, 4xxx host.
+/// </summary>
+public static class PgHaEventId
+{
+    /// <summary>The DCS could not be reached.</summary>
+    public const int DcsUnavailable = 1001;
+    /// <summary>The DCS returned values that could not be parsed.</summary>
+    public const int DcsDataProblem = 1002;
+    /// <summary>A DCS write lost its race or CAS.</summary>
+    public const int DcsWriteRejected = 1003;
+    /// <summary>The outcome of one HA cycle (the decision and why).</summary>
+    public const int CycleDecision = 2001;
+    /// <summary>The leader lock was acquired.</summary>
+    public const int LockAcquired = 2002;
+    /// <summary>The leader lock could not be renewed.</summary>
+    public const int LockLost = 2003;
+    /// <summary>The leader lock was released.</summary>
+    public const int LockReleased = 2004;
+    /// <summary>A cycle took longer than loop_wait.</summary>
+    public const int LoopTimeExceeded = 2005;
+    /// <summary>Peers were queried for the leader race.</summary>
+    public const int PeersQueried = 2006;
+    /// <summary>A background PostgreSQL action started.</summary>
+    public const int ActionStarted = 3001;
+    /// <summary>A background PostgreSQL action finished.</summary>
+    public const int ActionFinished = 3002;
+    /// <summary>A background PostgreSQL action failed.</summary>
+    public const int ActionFailed = 3003;
+    /// <summary>The local PostgreSQL could not be observed.</summary>
+    public const int PostgresUnobservable = 3004;
+}

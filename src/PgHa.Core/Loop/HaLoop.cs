@@ -1,0 +1,422 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using PgHa.Cluster;
+using PgHa.Dcs;
+using PgHa.Decisions;
+using PgHa.Logging;
+using PgHa.Postgres;
+
+namespace PgHa.Loop;
+
+/// <summary>
+/// Runs the HA cycle: observe PostgreSQL, read the cluster, decide (<see cref="HaDecider"/>), execute the plan,
+/// publish the member key; then wait for <c>loop_wait</c> or an earlier wake-up (a DCS change, a finished background
+/// action, <see cref="Wake"/>). All time comes from the injected <see cref="TimeProvider"/>.
+/// </summary>
+/// <remarks>
+/// Long PostgreSQL actions (bootstrap, clone, start, promote, demote, follow) run in the background so the loop keeps
+/// renewing the lock meanwhile; only one runs at a time, recorded in <see cref="HaMemory.Busy"/>.
+/// </remarks>
+public sealed class HaLoop
+{
+    private readonly IDcs _dcs;
+    private readonly IPostgresControl _pg;
+    private readonly IPeerStatusClient _peers;
+    private readonly HaNodeOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly object _gate = new();
+    private HaMemory _memory = HaMemory.Initial;
+    private GlobalConfig _config;
+    private TaskCompletionSource _wake = NewWake();
+    private Task _background = Task.CompletedTask;
+
+    /// <summary>Creates the loop for one node.</summary>
+    public HaLoop(IDcs dcs, IPostgresControl postgres, IPeerStatusClient peers, HaNodeOptions options, TimeProvider timeProvider, ILogger<HaLoop>? logger = null)
+    {
+        _dcs = dcs;
+        _pg = postgres;
+        _peers = peers;
+        _options = options;
+        _time = timeProvider;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _config = options.BootstrapConfig;
+    }
+
+    /// <summary>The agent's memory after the last cycle or background action.</summary>
+    public HaMemory Memory { get { lock (_gate) return _memory; } }
+
+    /// <summary>The last cycle's result, or null before the first cycle.</summary>
+    public HaCycleResult? LastCycle { get; private set; }
+
+    /// <summary>The settings of the last cycle.</summary>
+    public HaSettings Settings => HaSettings.From(_config, _options.Identity.Name, _options.Tags, _options.CanBootstrap, _options.FenceSafetyMargin);
+
+    /// <summary>The background action in flight (completed when idle); tests and the simulator await it.</summary>
+    public Task Background { get { lock (_gate) return _background; } }
+
+    /// <summary>Runs the next cycle now instead of waiting (a REST request, a finished action).</summary>
+    public void Wake()
+    {
+        TaskCompletionSource wake;
+        lock (_gate) wake = _wake;
+        wake.TrySetResult();
+    }
+
+    /// <summary>Runs cycles until cancelled, keeping the loop_wait period.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var next = _time.GetUtcNow();
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var started = _time.GetUtcNow();
+            var result = await RunCycleAsync(cancellationToken).ConfigureAwait(false);
+            var loopWait = TimeSpan.FromSeconds(_config.LoopWait);
+            var now = _time.GetUtcNow();
+            next += loopWait;
+            if (next <= now)
+            {
+                if (now - started > loopWait) Log.LoopTimeExceeded(_logger, now - started, loopWait);
+                next = now;
+                continue;
+            }
+            // Non-leaders wait on the DCS so a vanished or changed leader key wakes them at once.
+            var watchDcs = result.Cluster is not null && result.Cluster.Leader?.Holder != _options.Identity.Name;
+            await WaitAsync(next - now, watchDcs, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WaitAsync(TimeSpan timeout, bool watchDcs, CancellationToken cancellationToken)
+    {
+        Task wake;
+        lock (_gate)
+        {
+            if (_wake.Task.IsCompleted) _wake = NewWake();
+            wake = _wake.Task;
+        }
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var delay = Task.Delay(timeout, _time, cts.Token);
+        var dcsWait = watchDcs ? _dcs.WaitForChangeAsync(timeout, cts.Token) : Task.FromResult(false);
+        await Task.WhenAny(wake, delay, dcsWait).ConfigureAwait(false);
+        await cts.CancelAsync().ConfigureAwait(false);
+        await Quietly(delay).ConfigureAwait(false);
+        await Quietly(dcsWait).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>Runs one cycle. Never throws except for cancellation.</summary>
+    public async Task<HaCycleResult> RunCycleAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        PostgresStatus pg;
+        try
+        {
+            pg = await WithDeadline(ct => _pg.GetStatusAsync(ct), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Deciding on a guess could start a second postmaster or promote blindly; skipping is safe because the
+            // write fence does not depend on this loop.
+            Log.PostgresUnobservable(_logger, ex.Message);
+            var skipped = new HaCycleResult(now, null, LastCycle?.Postgres ?? PostgresStatus.Uninitialized, HaPlan.NoAction("could not observe PostgreSQL"));
+            LastCycle = skipped;
+            return skipped;
+        }
+
+        ClusterState? cluster = null;
+        try
+        {
+            cluster = await WithDeadline(ct => _dcs.LoadClusterAsync(ct), cancellationToken).ConfigureAwait(false);
+            foreach (var p in cluster.Problems) Log.DcsDataProblem(_logger, p.ToString());
+            if (cluster.Config is { } cfg && cfg.RawJson.Length > 2) _config = cfg;
+            Remember(m => m with { LastDcsContact = now });
+        }
+        catch (DcsUnavailableException ex)
+        {
+            Log.DcsUnavailable(_logger, "load cluster", ex.Message);
+        }
+
+        var settings = Settings;
+        var local = new LocalNodeState(pg, Memory);
+        var plan = HaDecider.Decide(cluster, local, settings, now);
+        if (plan.NeedsPeerStatus && cluster is not null)
+        {
+            local = local with { Peers = await GatherPeersAsync(cluster, cancellationToken).ConfigureAwait(false) };
+            plan = HaDecider.Decide(cluster, local, settings, now);
+        }
+        Log.CycleDecision(_logger, plan.Reason, plan.Describe());
+
+        if (cluster is not null && cluster.Leader is not null)
+            Remember(m => m with { MembersWhenLastLocked = cluster.Members.Select(x => x.Name).ToImmutableArray() });
+
+        await ExecuteAsync(plan.Actions, cluster, pg, settings, cancellationToken).ConfigureAwait(false);
+
+        if (cluster is not null)
+        {
+            try
+            {
+                var holds = Memory.HeldLock is not null;
+                var self = MemberPublisher.Build(_options.Identity, pg, Memory, settings, holds);
+                await WithDeadline(ct => _dcs.TouchMemberAsync(self, settings.Ttl, ct), cancellationToken).ConfigureAwait(false);
+            }
+            catch (DcsUnavailableException ex)
+            {
+                Log.DcsUnavailable(_logger, "touch member", ex.Message);
+            }
+        }
+
+        var result = new HaCycleResult(now, cluster, pg, plan);
+        LastCycle = result;
+        return result;
+    }
+
+    private async Task<ImmutableArray<PeerStatus>> GatherPeersAsync(ClusterState cluster, CancellationToken cancellationToken)
+    {
+        var me = _options.Identity.Name;
+        var asks = cluster.Members.Where(m => m.Name != me && m.ApiUrl is not null)
+            .Select(m => _peers.GetStatusAsync(m, _options.PeerStatusTimeout, cancellationToken)).ToArray();
+        var answers = await Task.WhenAll(asks).ConfigureAwait(false);
+        Log.PeersQueried(_logger, answers.Length, answers.Count(a => a.Reachable));
+        return answers.ToImmutableArray();
+    }
+
+    private async Task ExecuteAsync(ImmutableArray<HaAction> actions, ClusterState? cluster, PostgresStatus pg, HaSettings settings, CancellationToken ct)
+    {
+        foreach (var action in actions)
+        {
+            switch (action)
+            {
+                case AcquireLock acquire:
+                {
+                    var sentAt = _time.GetUtcNow();
+                    LeaderLock? won = null;
+                    try { won = await WithDeadline(c => _dcs.TryAcquireLeaderLockAsync(settings.Ttl, c), ct).ConfigureAwait(false); }
+                    catch (DcsUnavailableException ex) { Log.DcsUnavailable(_logger, "acquire lock", ex.Message); }
+                    if (won is not null)
+                    {
+                        await LockConfirmedAsync(won, sentAt, settings, ct).ConfigureAwait(false);
+                        Log.LockAcquired(_logger, Memory.LockValidUntil!.Value);
+                        await ExecuteAsync(acquire.OnWon, cluster, pg, settings, ct).ConfigureAwait(false);
+                    }
+                    else
+                        await ExecuteAsync(acquire.OnLost, cluster, pg, settings, ct).ConfigureAwait(false);
+                    break;
+                }
+                case RenewLock renew:
+                {
+                    var sentAt = _time.GetUtcNow();
+                    LeaderLock? kept = null;
+                    string why = "the lock is held by another member";
+                    try { kept = await WithDeadline(c => _dcs.TryRenewLeaderLockAsync(renew.Held, settings.Ttl, c), ct).ConfigureAwait(false); }
+                    catch (DcsUnavailableException ex) { why = "DCS is not accessible: " + ex.Message; }
+                    if (kept is not null)
+                    {
+                        await LockConfirmedAsync(kept, sentAt, settings, ct).ConfigureAwait(false);
+                        if (renew.Optime is { } optime && cluster?.Status?.Optime != optime)
+                            await TryDcsAsync("status", c => _dcs.TrySetStatusAsync(ClusterStatus.FromOptime(optime), WriteCondition.Always, c), ct).ConfigureAwait(false);
+                        await ExecuteAsync(renew.OnRenewed, cluster, pg, settings, ct).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        Log.LockLost(_logger, why);
+                        Remember(m => m with { HeldLock = null, LockValidUntil = null });
+                        await ExecuteAsync(renew.OnFailed, cluster, pg, settings, ct).ConfigureAwait(false);
+                    }
+                    break;
+                }
+                case ReleaseLock:
+                    await ReleaseAsync(ct).ConfigureAwait(false);
+                    break;
+                case RaceInitialize race:
+                    if (await TryDcsAsync("initialize", c => _dcs.TryInitializeAsync("", c), ct).ConfigureAwait(false))
+                    {
+                        Remember(m => m with { WonBootstrapRace = true });
+                        await ExecuteAsync(race.OnWon, cluster, pg, settings, ct).ConfigureAwait(false);
+                    }
+                    break;
+                case WriteInitialize init:
+                    await TryDcsAsync("initialize", c => _dcs.TryWriteAsync(ClusterKey.Initialize, init.SystemId, init.Condition, c), ct).ConfigureAwait(false);
+                    break;
+                case WriteConfig:
+                    await TryDcsAsync("config", c => _dcs.TrySetConfigAsync(_options.BootstrapConfig, WriteCondition.FromRead(cluster?.Config?.Version), c), ct).ConfigureAwait(false);
+                    break;
+                case ClearFailover clear:
+                    await TryDcsAsync("failover", c => _dcs.TrySetFailoverAsync(FailoverRequest.Cleared, WriteCondition.IfVersion(clear.Version), c), ct).ConfigureAwait(false);
+                    break;
+                case UpdateHistory update:
+                    await UpdateHistoryAsync(update.Timeline, cluster, ct).ConfigureAwait(false);
+                    break;
+                case Bootstrap:
+                    StartBackground(BusyActionKind.Bootstrap, async c =>
+                    {
+                        await _pg.BootstrapAsync(c).ConfigureAwait(false);
+                        var status = await _pg.GetStatusAsync(c).ConfigureAwait(false);
+                        // Take the lock at once, as Patroni's take_leader does, then record the system id.
+                        var sentAt = _time.GetUtcNow();
+                        var won = await WithDeadline(x => _dcs.TryAcquireLeaderLockAsync(settings.Ttl, x), c).ConfigureAwait(false);
+                        if (won is null)
+                            throw new InvalidOperationException("another node took the leader lock while this node bootstrapped");
+                        await LockConfirmedAsync(won, sentAt, settings, c).ConfigureAwait(false);
+                        await WithDeadline(x => _dcs.TryWriteAsync(ClusterKey.Initialize, status.SystemId ?? "", WriteCondition.Always, x), c).ConfigureAwait(false);
+                        await WithDeadline(x => _dcs.TrySetConfigAsync(_options.BootstrapConfig, WriteCondition.Always, x), c).ConfigureAwait(false);
+                        Remember(m => m with { WonBootstrapRace = false });
+                    });
+                    break;
+                case CreateReplica create:
+                {
+                    var source = cluster?.GetMember(create.Source);
+                    if (source is null) break;
+                    StartBackground(BusyActionKind.CreateReplica, c => _pg.CreateReplicaAsync(source, c));
+                    break;
+                }
+                case StartPrimaryInPlace:
+                    Remember(m => m with { CrashRecoveryStartedAt = _time.GetUtcNow() });
+                    StartBackground(BusyActionKind.Start, async c =>
+                    {
+                        await _pg.StartPrimaryAsync(c).ConfigureAwait(false);
+                        Remember(m => m with { CrashRecoveryStartedAt = null });
+                    });
+                    break;
+                case Follow follow:
+                {
+                    var upstream = follow.Upstream is null ? null : cluster?.GetMember(follow.Upstream);
+                    StartBackground(BusyActionKind.Start, async c =>
+                    {
+                        await _pg.SetWriteFenceAsync(null, c).ConfigureAwait(false);
+                        await _pg.FollowAsync(upstream, c).ConfigureAwait(false);
+                    });
+                    break;
+                }
+                case Promote:
+                    StartBackground(BusyActionKind.Promote, c => _pg.PromoteAsync(c));
+                    break;
+                case Demote demote:
+                    StartBackground(BusyActionKind.Demote, async c =>
+                    {
+                        await _pg.StopForDemoteAsync(demote.Mode, c).ConfigureAwait(false);
+                        if (demote.Mode is DemoteMode.Graceful or DemoteMode.Immediate)
+                            await ReleaseAsync(c).ConfigureAwait(false);
+                        Remember(m => m with { HeldLock = null, LockValidUntil = null });
+                        await _pg.SetWriteFenceAsync(null, c).ConfigureAwait(false);
+                    });
+                    break;
+                default:
+                    throw new InvalidOperationException($"unknown action {action.Name}");
+            }
+        }
+    }
+
+    private async Task LockConfirmedAsync(LeaderLock held, DateTimeOffset sentAt, HaSettings settings, CancellationToken ct)
+    {
+        var validUntil = sentAt + _dcs.GuaranteedLockValidity(settings.Ttl);
+        Remember(m => m with { HeldLock = held, LockValidUntil = validUntil });
+        await _pg.SetWriteFenceAsync(validUntil - settings.FenceSafetyMargin, ct).ConfigureAwait(false);
+    }
+
+    private async Task ReleaseAsync(CancellationToken ct)
+    {
+        var released = await TryDcsAsync("leader", c => _dcs.ReleaseLeaderLockAsync(c), ct).ConfigureAwait(false);
+        Log.LockReleased(_logger, released);
+        Remember(m => m with { HeldLock = null, LockValidUntil = null });
+    }
+
+    private async Task UpdateHistoryAsync(int timeline, ClusterState? cluster, CancellationToken ct)
+    {
+        IReadOnlyList<TimelineHistoryEntry> lines;
+        try { lines = await WithDeadline(c => _pg.ReadTimelineHistoryAsync(timeline, c), ct).ConfigureAwait(false); }
+        catch (Exception ex) when (ex is not OperationCanceledException) { Log.ActionFailed(_logger, "read timeline history", ex.Message); return; }
+        var known = cluster?.History?.Entries ?? ImmutableArray<TimelineHistoryEntry>.Empty;
+        var merged = lines.Select((line, i) =>
+        {
+            // Keep timestamps and leader names the DCS already has; stamp the newest switch with this promotion.
+            var old = known.FirstOrDefault(k => k.Timeline == line.Timeline);
+            if (old is not null) return line with { Timestamp = old.Timestamp, NewLeader = old.NewLeader };
+            return i == lines.Count - 1 ? line with { Timestamp = Cluster.Serialization.FailoverCodec.FormatIso(_time.GetUtcNow()), NewLeader = _options.Identity.Name } : line;
+        }).ToImmutableArray();
+        await TryDcsAsync("history", c => _dcs.TrySetHistoryAsync(new TimelineHistory(merged, default), WriteCondition.Always, c), ct).ConfigureAwait(false);
+    }
+
+    private void StartBackground(BusyActionKind kind, Func<CancellationToken, Task> work)
+    {
+        lock (_gate)
+        {
+            if (_memory.Busy is not null) return;
+            _memory = _memory with { Busy = new BusyAction(kind, _time.GetUtcNow()) };
+        }
+        // Outside the lock: the work runs synchronously up to its first real wait and may update memory itself.
+        var task = RunBackgroundAsync(kind, work);
+        lock (_gate) _background = task;
+    }
+
+    private async Task RunBackgroundAsync(BusyActionKind kind, Func<CancellationToken, Task> work)
+    {
+        var started = _time.GetUtcNow();
+        var name = kind.ToString();
+        Log.ActionStarted(_logger, name);
+        try
+        {
+            await work(CancellationToken.None).ConfigureAwait(false);
+            Log.ActionFinished(_logger, name, _time.GetUtcNow() - started);
+        }
+        catch (Exception ex)
+        {
+            Log.ActionFailed(_logger, name, ex.Message);
+        }
+        finally
+        {
+            Remember(m => m with { Busy = null });
+            Wake();
+        }
+    }
+
+    private async Task<bool> TryDcsAsync(string key, Func<CancellationToken, Task<bool>> write, CancellationToken ct)
+    {
+        try
+        {
+            var ok = await WithDeadline(write, ct).ConfigureAwait(false);
+            if (!ok) Log.DcsWriteRejected(_logger, key, "conditional write");
+            return ok;
+        }
+        catch (DcsUnavailableException ex)
+        {
+            Log.DcsUnavailable(_logger, "write " + key, ex.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Every DCS and PostgreSQL call gets retry_timeout; running past it is the same as the DCS being unreachable.</summary>
+    private async Task<T> WithDeadline<T>(Func<CancellationToken, Task<T>> call, CancellationToken ct)
+    {
+        // The deadline runs on the injected clock, so the simulator's virtual time drives it too.
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(_config.RetryTimeout), _time);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
+        try
+        {
+            return await call(cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new DcsUnavailableException($"no answer within retry_timeout ({_config.RetryTimeout} s)");
+        }
+    }
+
+    private async Task WithDeadline(Func<CancellationToken, Task> call, CancellationToken ct) =>
+        await WithDeadline(async c => { await call(c).ConfigureAwait(false); return true; }, ct).ConfigureAwait(false);
+
+    private void Remember(Func<HaMemory, HaMemory> change)
+    {
+        lock (_gate) _memory = change(_memory);
+    }
+
+    // Continuations run inline on whoever completes the task: no thread-pool hop, so a simulator driving the loop on
+    // one thread stays deterministic.
+    private static TaskCompletionSource NewWake() => new();
+
+    private static async Task Quietly(Task task)
+    {
+        try { await task.ConfigureAwait(false); }
+        catch (OperationCanceledException) { }
+        catch (DcsUnavailableException) { }
+    }
+}

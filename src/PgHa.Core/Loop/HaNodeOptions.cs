@@ -1,0 +1,23 @@
+using PgHa.Cluster;
+
+namespace PgHa.Loop;
+
+/// <summary>Local settings of one node's HA loop.</summary>
+public sealed record HaNodeOptions
+{
+    /// <summary>How the node presents itself.</summary>
+    public required NodeIdentity Identity { get; init; }
+    /// <summary>Tags from the local configuration.</summary>
+    public MemberTags Tags { get; init; } = MemberTags.Empty;
+    /// <summary>
+    /// The dynamic configuration used until the cluster has one (<c>bootstrap.dcs</c>), and written to the
+    /// <c>config</c> key by the node that bootstraps or leads a cluster without one.
+    /// </summary>
+    public GlobalConfig BootstrapConfig { get; init; } = GlobalConfig.Default;
+    /// <summary>This node may bootstrap a new cluster.</summary>
+    public bool CanBootstrap { get; init; } = true;
+    /// <summary>How long before the lock's guaranteed validity ends the write fence stops PostgreSQL.</summary>
+    public TimeSpan FenceSafetyMargin { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>Timeout of one peer status request in the leader race (Patroni: 2 s).</summary>
+    public TimeSpan PeerStatusTimeout { get; init; } = TimeSpan.FromSeconds(2);
+}

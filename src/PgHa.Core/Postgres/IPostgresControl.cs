@@ -1,0 +1,44 @@
+using PgHa.Cluster;
+using PgHa.Decisions;
+
+namespace PgHa.Postgres;
+
+/// <summary>
+/// The HA loop's port to the local PostgreSQL. The real implementation drives pg_ctl, initdb, pg_basebackup and
+/// pg_rewind and queries through Npgsql; the simulator has its own. Every call honours its token.
+/// </summary>
+public interface IPostgresControl
+{
+    /// <summary>Observes the data directory and the running server (role, timeline, WAL position, upstream).</summary>
+    Task<PostgresStatus> GetStatusAsync(CancellationToken cancellationToken);
+
+    /// <summary>Runs initdb (or the configured bootstrap method) and starts the new cluster as a primary.</summary>
+    Task BootstrapAsync(CancellationToken cancellationToken);
+
+    /// <summary>Clones the data directory from <paramref name="source"/> and leaves it configured as its replica (not started).</summary>
+    Task CreateReplicaAsync(Member source, CancellationToken cancellationToken);
+
+    /// <summary>Starts a stopped former primary in place, as a primary (crash recovery while holding the lock).</summary>
+    Task StartPrimaryAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Makes PostgreSQL run as a replica of <paramref name="upstream"/> (null: no upstream): writes standby.signal and
+    /// primary_conninfo, rewinds a diverged former primary when needed, starts or reloads.
+    /// </summary>
+    Task FollowAsync(Member? upstream, CancellationToken cancellationToken);
+
+    /// <summary>Promotes the replica and waits until it accepts writes (then issues a CHECKPOINT).</summary>
+    Task PromoteAsync(CancellationToken cancellationToken);
+
+    /// <summary>Stops PostgreSQL the way <paramref name="mode"/> requires (fast with checkpoint, or immediate).</summary>
+    Task StopForDemoteAsync(DemoteMode mode, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Arms (or moves) the write fence: if it is not moved again before <paramref name="until"/>, PostgreSQL is stopped
+    /// immediately by a mechanism that does not depend on this agent being alive. Null disarms it.
+    /// </summary>
+    Task SetWriteFenceAsync(DateTimeOffset? until, CancellationToken cancellationToken);
+
+    /// <summary>The timeline history of the running primary (<c>&lt;timeline&gt;.history</c>), oldest first.</summary>
+    Task<IReadOnlyList<TimelineHistoryEntry>> ReadTimelineHistoryAsync(int timeline, CancellationToken cancellationToken);
+}
