@@ -162,16 +162,19 @@ public static class HaDecider
                 onWon.Add(new ClearFailover(cluster.Failover!.Version));
             if (!pg.IsRunningPrimary)
                 onWon.Add(new Promote());
-            var onLost = pg.IsRunningPrimary && !settings.Pause
-                ? ImmutableArray.Create<HaAction>(new Demote(DemoteMode.ImmediateNoLock))
+            // Paused: whoever wins, PostgreSQL is left as it is (Patroni's follow() only sets the role in pause).
+            var onLost = settings.Pause ? ImmutableArray<HaAction>.Empty
+                : pg.IsRunningPrimary ? ImmutableArray.Create<HaAction>(new Demote(DemoteMode.ImmediateNoLock))
                 : ImmutableArray.Create<HaAction>(new Follow(null));
             var reason = pg.IsRunningPrimary ? "acquired session lock as a leader" : "promoted self to leader by acquiring session lock";
             return new HaPlan($"{prefix}{reason} ({verdict.Why})", [new AcquireLock(onWon.ToImmutable(), onLost)]);
         }
 
-        if (pg.IsRunningPrimary && !settings.Pause)
+        if (settings.Pause)
+            return HaPlan.NoAction($"{prefix}continue to run as {(pg.IsRunningPrimary ? "primary" : "replica")}: not the healthiest node ({verdict.Why})");
+        if (pg.IsRunningPrimary)
             return HaPlan.Of($"demoting self because I am not the healthiest node ({verdict.Why})", new Demote(DemoteMode.ImmediateNoLock));
-        return HaPlan.Of($"{prefix}following a different leader because I am not the healthiest node ({verdict.Why})", new Follow(null));
+        return HaPlan.Of($"following a different leader because I am not the healthiest node ({verdict.Why})", new Follow(null));
     }
 
     private static HaPlan HoldingLock(ClusterState cluster, LocalNodeState local, HaSettings settings, DateTimeOffset now, string prefix)
@@ -244,7 +247,7 @@ public static class HaDecider
             return (null, "");
         var possible = local.Peers.Any(p => p.Reachable && p.Name != me && (request.Candidate is null || p.Name == request.Candidate)
                                             && !p.Tags.NoFailover && !p.WatchdogFailed && p.Role != MemberRole.Primary
-                                            && (request.Candidate is not null || local.Postgres.Lsn - p.Lsn <= settings.MaximumLagOnFailover));
+                                            && local.Postgres.Lsn - p.Lsn <= settings.MaximumLagOnFailover);
         if (!possible)
             return ([new ClearFailover(request.Version)], request.Candidate is null
                 ? "switchover: no healthy candidate to switch over to; request cancelled"

@@ -33,8 +33,9 @@ public static class LeaderRace
 
         if (request is not null)
         {
+            // A switchover scheduled for later is not in force yet: the leader is gone now, so race as usual.
             if (request.ScheduledAt is { } at && now < at)
-                return HealthVerdict.No("a switchover is scheduled for later");
+                return HealthiestAmong(cluster, local, settings, exclude: null, checkLag: true);
             return ManualFailoverNoLeader(cluster, local, settings, request);
         }
         return HealthiestAmong(cluster, local, settings, exclude: null, checkLag: true);
@@ -60,7 +61,8 @@ public static class LeaderRace
         {
             // The old leader steps back in only when nobody else can take over.
             if (!local.HasPeerStatus) return HealthVerdict.AskPeers;
-            var other = local.Peers.Any(p => p.Reachable && p.Name != me && !p.Tags.NoFailover && !p.WatchdogFailed);
+            var other = local.Peers.Any(p => p.Reachable && p.Name != me && !p.Tags.NoFailover && !p.WatchdogFailed
+                                             && cluster.LastLeaderLsn - p.Lsn <= settings.MaximumLagOnFailover);
             return other ? HealthVerdict.No("I am the old leader of a switchover and another member can take over")
                          : HealthVerdict.Yes("I am the old leader and no other member can take over");
         }
