@@ -23,7 +23,7 @@ public static class HaDecider
         var prefix = paused ? "PAUSE: " : "";
 
         if (cluster is null)
-            return DcsUnavailable(local, paused, prefix);
+            return DcsUnavailable(local, settings, now, prefix);
 
         var iHoldLock = cluster.Leader?.Holder == me;
 
@@ -59,11 +59,15 @@ public static class HaDecider
         && local.Postgres.IsRunning
         && (cluster.IsUnlocked || (cluster.Leader!.Holder == settings.MemberName && cluster.HasFailoverRequest));
 
-    private static HaPlan DcsUnavailable(LocalNodeState local, bool paused, string prefix)
+    private static HaPlan DcsUnavailable(LocalNodeState local, HaSettings settings, DateTimeOffset now, string prefix)
     {
-        if (local.Postgres.IsRunningPrimary && !paused)
-            return HaPlan.Of("demoting self because DCS is not accessible and I was a leader", new Demote(DemoteMode.Offline));
-        return HaPlan.NoAction($"{prefix}DCS is not accessible");
+        if (!local.Postgres.IsRunningPrimary || settings.Pause)
+            return HaPlan.NoAction($"{prefix}DCS is not accessible");
+        // Patroni demotes at the first failed read. The write fence already guarantees the primary stops before its
+        // lock can expire, so a DCS hiccup need not cost a restart: keep serving while another full retry still fits.
+        if (local.Memory.LockValidUntil is { } until && now + settings.RetryTimeout + settings.FenceSafetyMargin < until)
+            return HaPlan.NoAction($"DCS is not accessible; the leader lock is still guaranteed until {FormatTime(until)}, keeping PostgreSQL running as primary and retrying");
+        return HaPlan.Of("demoting self because DCS is not accessible and I was a leader", new Demote(DemoteMode.Offline));
     }
 
     private static HaPlan WhileBusy(ClusterState cluster, LocalNodeState local, HaSettings settings, DateTimeOffset now, BusyAction busy, bool iHoldLock, string prefix)
@@ -128,6 +132,8 @@ public static class HaDecider
 
         if (iHoldLock && pg.Role == PostgresRole.Primary)
         {
+            if (local.Memory.PrimaryStartFailed)
+                return HaPlan.Of("failed to start PostgreSQL as primary; releasing the leader lock", new ReleaseLock());
             if (settings.PrimaryStartTimeout == TimeSpan.Zero && AnyFailoverCandidate(cluster, settings))
                 return HaPlan.Of("crashed primary with primary_start_timeout=0: releasing the lock to fail over",
                     new ReleaseLock());
@@ -163,9 +169,10 @@ public static class HaDecider
             if (!pg.IsRunningPrimary)
                 onWon.Add(new Promote());
             // Paused: whoever wins, PostgreSQL is left as it is (Patroni's follow() only sets the role in pause).
-            var onLost = settings.Pause ? ImmutableArray<HaAction>.Empty
-                : pg.IsRunningPrimary ? ImmutableArray.Create<HaAction>(new Demote(DemoteMode.ImmediateNoLock))
-                : ImmutableArray.Create<HaAction>(new Follow(null));
+            // A replica that loses keeps streaming from where it is; the next cycle follows the winner.
+            var onLost = !settings.Pause && pg.IsRunningPrimary
+                ? ImmutableArray.Create<HaAction>(new Demote(DemoteMode.ImmediateNoLock))
+                : ImmutableArray<HaAction>.Empty;
             var reason = pg.IsRunningPrimary ? "acquired session lock as a leader" : "promoted self to leader by acquiring session lock";
             return new HaPlan($"{prefix}{reason} ({verdict.Why})", [new AcquireLock(onWon.ToImmutable(), onLost)]);
         }
@@ -174,7 +181,7 @@ public static class HaDecider
             return HaPlan.NoAction($"{prefix}continue to run as {(pg.IsRunningPrimary ? "primary" : "replica")}: not the healthiest node ({verdict.Why})");
         if (pg.IsRunningPrimary)
             return HaPlan.Of($"demoting self because I am not the healthiest node ({verdict.Why})", new Demote(DemoteMode.ImmediateNoLock));
-        return HaPlan.Of($"following a different leader because I am not the healthiest node ({verdict.Why})", new Follow(null));
+        return HaPlan.NoAction($"waiting for a new leader: I am not the healthiest node ({verdict.Why})");
     }
 
     private static HaPlan HoldingLock(ClusterState cluster, LocalNodeState local, HaSettings settings, DateTimeOffset now, string prefix)
@@ -212,7 +219,8 @@ public static class HaDecider
 
         if (!pg.IsRunningPrimary)
             ok.Add(new Promote());
-        else if (pg.Timeline > 0 && cluster.Timeline != pg.Timeline)
+        // Timeline 1 has no history (Patroni writes none); never rewrite a newer history with an older one.
+        else if (pg.Timeline > 1 && pg.Timeline > cluster.Timeline)
             ok.Add(new UpdateHistory(pg.Timeline));
 
         return new HaPlan($"{prefix}{reason}", [new RenewLock(cluster.Leader!, pg.IsRunningPrimary ? pg.Lsn : null, ok.ToImmutable(), DemoteOnFailure(local, settings))]);

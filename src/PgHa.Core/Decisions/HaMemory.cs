@@ -20,6 +20,8 @@ public sealed record HaMemory
     public BusyAction? Busy { get; init; }
     /// <summary>When a crashed primary was restarted in place while holding the lock (for <c>primary_start_timeout</c>).</summary>
     public DateTimeOffset? CrashRecoveryStartedAt { get; init; }
+    /// <summary>The last start of a crashed primary in place failed: the lock must go to someone who can serve.</summary>
+    public bool PrimaryStartFailed { get; init; }
     /// <summary>Members seen in the last cluster view that had a leader: the candidate set of the next race.</summary>
     public ImmutableArray<string> MembersWhenLastLocked { get; init; } = ImmutableArray<string>.Empty;
     /// <summary>This node won the <c>initialize</c> race and has not yet finished bootstrapping.</summary>

@@ -44,13 +44,21 @@ public static class LeaderRace
     private static HealthVerdict ManualFailoverNoLeader(ClusterState cluster, LocalNodeState local, HaSettings settings, FailoverRequest request)
     {
         var me = settings.MemberName;
-        if (request.Candidate == me) return HealthVerdict.Yes("I am the requested failover candidate");
+        if (request.Candidate == me)
+        {
+            // An explicit failover may lose data by the operator's choice; a switchover whose leader vanished may not.
+            if (request.IsSwitchover && cluster.LastLeaderLsn - local.Postgres.Lsn > settings.MaximumLagOnFailover)
+                return HealthVerdict.No($"I am the switchover candidate but lag behind the leader's last known position by more than maximum_lag_on_failover ({settings.MaximumLagOnFailover})");
+            return HealthVerdict.Yes("I am the requested failover candidate");
+        }
         if (request.Candidate is not null)
         {
             if (settings.Pause) return HealthVerdict.No($"paused; only the candidate {request.Candidate} may take over");
             if (!local.HasPeerStatus) return HealthVerdict.AskPeers;
             var candidate = local.Peers.FirstOrDefault(p => p.Name == request.Candidate);
-            if (candidate is { Reachable: true, WatchdogFailed: false } && !candidate.Tags.NoFailover)
+            // Judge the candidate by the rule it applies to itself, or everybody waits for a node that refuses.
+            if (candidate is { Reachable: true, WatchdogFailed: false } && !candidate.Tags.NoFailover
+                && (!request.IsSwitchover || cluster.LastLeaderLsn - candidate.Lsn <= settings.MaximumLagOnFailover))
                 return HealthVerdict.No($"the requested candidate {request.Candidate} is healthy; letting it win");
             // The candidate cannot take over: everyone races, as Patroni does.
         }
@@ -66,7 +74,8 @@ public static class LeaderRace
             return other ? HealthVerdict.No("I am the old leader of a switchover and another member can take over")
                          : HealthVerdict.Yes("I am the old leader and no other member can take over");
         }
-        return HealthiestAmong(cluster, local, settings, exclude: request.Leader, checkLag: false);
+        // Only an operator-chosen candidate may skip the lag check; a switchover "to anyone" must not lose data.
+        return HealthiestAmong(cluster, local, settings, exclude: request.Leader, checkLag: true);
     }
 
     private static HealthVerdict HealthiestAmong(ClusterState cluster, LocalNodeState local, HaSettings settings, string? exclude, bool checkLag)

@@ -31,6 +31,7 @@ public sealed class HaLoop
     private GlobalConfig _config;
     private TaskCompletionSource _wake = NewWake();
     private Task _background = Task.CompletedTask;
+    private long _cycles;
 
     /// <summary>Creates the loop for one node.</summary>
     public HaLoop(IDcs dcs, IPostgresControl postgres, IPeerStatusClient peers, HaNodeOptions options, TimeProvider timeProvider, ILogger<HaLoop>? logger = null)
@@ -46,6 +47,15 @@ public sealed class HaLoop
 
     /// <summary>The agent's memory after the last cycle or background action.</summary>
     public HaMemory Memory { get { lock (_gate) return _memory; } }
+
+    /// <summary>Number of cycles run.</summary>
+    public long CycleCount => Interlocked.Read(ref _cycles);
+
+    /// <summary>
+    /// Test seam for the simulator's teeth tests: rewrites each plan before execution, to plant a broken rule and
+    /// prove the invariant checker catches it. Never set in production.
+    /// </summary>
+    internal Func<HaPlan, HaPlan>? PlanFilter { get; set; }
 
     /// <summary>The last cycle's result, or null before the first cycle.</summary>
     public HaCycleResult? LastCycle { get; private set; }
@@ -67,18 +77,17 @@ public sealed class HaLoop
     /// <summary>Runs cycles until cancelled, keeping the loop_wait period.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var next = _time.GetUtcNow();
         while (!cancellationToken.IsCancellationRequested)
         {
             var started = _time.GetUtcNow();
             var result = await RunCycleAsync(cancellationToken).ConfigureAwait(false);
             var loopWait = TimeSpan.FromSeconds(_config.LoopWait);
             var now = _time.GetUtcNow();
-            next += loopWait;
+            // The period counts from the start of this cycle, so early wake-ups never push the next renewal away.
+            var next = started + loopWait;
             if (next <= now)
             {
                 if (now - started > loopWait) Log.LoopTimeExceeded(_logger, now - started, loopWait);
-                next = now;
                 continue;
             }
             // Non-leaders wait on the DCS so a vanished or changed leader key wakes them at once.
@@ -92,16 +101,34 @@ public sealed class HaLoop
         Task wake;
         lock (_gate)
         {
-            if (_wake.Task.IsCompleted) _wake = NewWake();
+            // A wake-up that arrived during the cycle (a background action finished) means: run again now.
+            if (_wake.Task.IsCompleted)
+            {
+                _wake = NewWake();
+                return;
+            }
             wake = _wake.Task;
         }
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var delay = Task.Delay(timeout, _time, cts.Token);
-        var dcsWait = watchDcs ? _dcs.WaitForChangeAsync(timeout, cts.Token) : Task.FromResult(false);
-        await Task.WhenAny(wake, delay, dcsWait).ConfigureAwait(false);
-        await cts.CancelAsync().ConfigureAwait(false);
+        if (watchDcs)
+        {
+            var dcsWait = _dcs.WaitForChangeAsync(timeout, cts.Token);
+            await Task.WhenAny(wake, delay, dcsWait).ConfigureAwait(false);
+            // Cancel (not CancelAsync): the registrations run inline, so no continuation hops to another thread.
+            cts.Cancel();
+            await Quietly(dcsWait).ConfigureAwait(false);
+        }
+        else
+        {
+            await Task.WhenAny(wake, delay).ConfigureAwait(false);
+            cts.Cancel();
+        }
         await Quietly(delay).ConfigureAwait(false);
-        await Quietly(dcsWait).ConfigureAwait(false);
+        lock (_gate)
+        {
+            if (_wake.Task.IsCompleted) _wake = NewWake();
+        }
         cancellationToken.ThrowIfCancellationRequested();
     }
 
@@ -109,6 +136,20 @@ public sealed class HaLoop
     public async Task<HaCycleResult> RunCycleAsync(CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
+        ClusterState? cluster = null;
+        try
+        {
+            cluster = await WithDeadline(ct => _dcs.LoadClusterAsync(ct), cancellationToken).ConfigureAwait(false);
+            foreach (var p in cluster.Problems) Log.DcsDataProblem(_logger, p.ToString());
+            if (cluster.Config is { } cfg && cfg.RawJson.Length > 2) _config = cfg;
+            Remember(m => m with { LastDcsContact = now });
+        }
+        catch (DcsUnavailableException ex)
+        {
+            Log.DcsUnavailable(_logger, "load cluster", ex.Message);
+        }
+
+        // Observed after the DCS read, which can take up to retry_timeout: decide on the freshest local state.
         PostgresStatus pg;
         try
         {
@@ -124,19 +165,6 @@ public sealed class HaLoop
             return skipped;
         }
 
-        ClusterState? cluster = null;
-        try
-        {
-            cluster = await WithDeadline(ct => _dcs.LoadClusterAsync(ct), cancellationToken).ConfigureAwait(false);
-            foreach (var p in cluster.Problems) Log.DcsDataProblem(_logger, p.ToString());
-            if (cluster.Config is { } cfg && cfg.RawJson.Length > 2) _config = cfg;
-            Remember(m => m with { LastDcsContact = now });
-        }
-        catch (DcsUnavailableException ex)
-        {
-            Log.DcsUnavailable(_logger, "load cluster", ex.Message);
-        }
-
         var settings = Settings;
         var local = new LocalNodeState(pg, Memory);
         var plan = HaDecider.Decide(cluster, local, settings, now);
@@ -145,7 +173,9 @@ public sealed class HaLoop
             local = local with { Peers = await GatherPeersAsync(cluster, cancellationToken).ConfigureAwait(false) };
             plan = HaDecider.Decide(cluster, local, settings, now);
         }
+        if (PlanFilter is not null) plan = PlanFilter(plan);
         Log.CycleDecision(_logger, plan.Reason, plan.Describe());
+        Interlocked.Increment(ref _cycles);
 
         if (cluster is not null && cluster.Leader is not null)
             Remember(m => m with { MembersWhenLastLocked = cluster.Members.Select(x => x.Name).ToImmutableArray() });
@@ -252,7 +282,7 @@ public sealed class HaLoop
                     {
                         await _pg.BootstrapAsync(c).ConfigureAwait(false);
                         var status = await _pg.GetStatusAsync(c).ConfigureAwait(false);
-                        // Take the lock at once, as Patroni's take_leader does, then record the system id.
+                        // Take the lock at once, as Patroni's take_leader does; only then start accepting writes.
                         var sentAt = _time.GetUtcNow();
                         var won = await WithDeadline(x => _dcs.TryAcquireLeaderLockAsync(settings.Ttl, x), c).ConfigureAwait(false);
                         if (won is null)
@@ -260,6 +290,7 @@ public sealed class HaLoop
                         await LockConfirmedAsync(won, sentAt, settings, c).ConfigureAwait(false);
                         await WithDeadline(x => _dcs.TryWriteAsync(ClusterKey.Initialize, status.SystemId ?? "", WriteCondition.Always, x), c).ConfigureAwait(false);
                         await WithDeadline(x => _dcs.TrySetConfigAsync(_options.BootstrapConfig, WriteCondition.Always, x), c).ConfigureAwait(false);
+                        await _pg.StartPrimaryAsync(c).ConfigureAwait(false);
                         Remember(m => m with { WonBootstrapRace = false });
                     });
                     break;
@@ -274,13 +305,23 @@ public sealed class HaLoop
                     Remember(m => m with { CrashRecoveryStartedAt = _time.GetUtcNow() });
                     StartBackground(BusyActionKind.Start, async c =>
                     {
-                        await _pg.StartPrimaryAsync(c).ConfigureAwait(false);
-                        Remember(m => m with { CrashRecoveryStartedAt = null });
+                        try
+                        {
+                            await _pg.StartPrimaryAsync(c).ConfigureAwait(false);
+                            Remember(m => m with { CrashRecoveryStartedAt = null, PrimaryStartFailed = false });
+                        }
+                        catch
+                        {
+                            Remember(m => m with { CrashRecoveryStartedAt = null, PrimaryStartFailed = true });
+                            throw;
+                        }
                     });
                     break;
                 case Follow follow:
                 {
                     var upstream = follow.Upstream is null ? null : cluster?.GetMember(follow.Upstream);
+                    // Without the upstream's member key there is no address to stream from; wait for it to reappear.
+                    if (follow.Upstream is not null && upstream?.ConnUrl is null) break;
                     StartBackground(BusyActionKind.Start, async c =>
                     {
                         await _pg.SetWriteFenceAsync(null, c).ConfigureAwait(false);
@@ -318,7 +359,7 @@ public sealed class HaLoop
     {
         var released = await TryDcsAsync("leader", c => _dcs.ReleaseLeaderLockAsync(c), ct).ConfigureAwait(false);
         Log.LockReleased(_logger, released);
-        Remember(m => m with { HeldLock = null, LockValidUntil = null });
+        Remember(m => m with { HeldLock = null, LockValidUntil = null, PrimaryStartFailed = false });
     }
 
     private async Task UpdateHistoryAsync(int timeline, ClusterState? cluster, CancellationToken ct)

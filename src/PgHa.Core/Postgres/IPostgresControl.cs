@@ -12,7 +12,10 @@ public interface IPostgresControl
     /// <summary>Observes the data directory and the running server (role, timeline, WAL position, upstream).</summary>
     Task<PostgresStatus> GetStatusAsync(CancellationToken cancellationToken);
 
-    /// <summary>Runs initdb (or the configured bootstrap method) and starts the new cluster as a primary.</summary>
+    /// <summary>
+    /// Runs initdb (or the configured bootstrap method), leaving a stopped primary: it is started only after the leader
+    /// lock is taken and the write fence armed, so it never accepts a write without the lock.
+    /// </summary>
     Task BootstrapAsync(CancellationToken cancellationToken);
 
     /// <summary>Clones the data directory from <paramref name="source"/> and leaves it configured as its replica (not started).</summary>
@@ -34,8 +37,10 @@ public interface IPostgresControl
     Task StopForDemoteAsync(DemoteMode mode, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Arms (or moves) the write fence: if it is not moved again before <paramref name="until"/>, PostgreSQL is stopped
-    /// immediately by a mechanism that does not depend on this agent being alive. Null disarms it.
+    /// Arms (or moves) the write fence: once <paramref name="until"/> has passed without the fence being moved again,
+    /// PostgreSQL must not run as a primary — a running primary is stopped immediately, by a mechanism that does not
+    /// depend on this agent being alive, and <see cref="StartPrimaryAsync"/> and <see cref="PromoteAsync"/> refuse —
+    /// until the fence is re-armed or disarmed. Null disarms it (a replica needs no fence).
     /// </summary>
     Task SetWriteFenceAsync(DateTimeOffset? until, CancellationToken cancellationToken);
 

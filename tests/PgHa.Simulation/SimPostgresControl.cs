@@ -1,0 +1,122 @@
+using PgHa.Cluster;
+using PgHa.Decisions;
+using PgHa.Postgres;
+
+namespace PgHa.Simulation;
+
+/// <summary>An agent incarnation's control of its simulated PostgreSQL; actions take virtual time.</summary>
+public sealed class SimPostgresControl(SimScheduler scheduler, SimActor actor, SimPostgresServer server, Func<string, SimPostgresServer?> serverOf, Func<string> newSystemId) : IPostgresControl
+{
+    /// <inheritdoc />
+    public Task<PostgresStatus> GetStatusAsync(CancellationToken cancellationToken) => Task.FromResult(new PostgresStatus
+    {
+        DataDirectory = server.Initialized ? DataDirectoryState.Initialized : DataDirectoryState.Empty,
+        SystemId = server.SystemId,
+        IsRunning = server.Running,
+        Role = server.Role,
+        Timeline = server.Timeline,
+        Lsn = server.Lsn,
+        Upstream = server.Running ? server.Upstream : null,
+        IsStreaming = server.Running && server.Upstream is not null,
+    });
+
+    /// <inheritdoc />
+    public async Task BootstrapAsync(CancellationToken cancellationToken)
+    {
+        await Delay(1.5).ConfigureAwait(false);
+        server.Initialized = true;
+        server.SystemId = newSystemId();
+        server.PastBranches.Clear();
+        server.Branch = SimPostgresServer.NewBranch();
+        server.Timeline = 1;
+        server.Lsn = 0x3000000;
+        server.Role = PostgresRole.Primary;
+        server.Running = false;
+    }
+
+    /// <inheritdoc />
+    public async Task CreateReplicaAsync(Member source, CancellationToken cancellationToken)
+    {
+        await Delay(1.0).ConfigureAwait(false);
+        var from = serverOf(source.Name);
+        if (from is not { Running: true }) throw new InvalidOperationException($"clone source {source.Name} is not running");
+        server.AdoptHistoryOf(from, from.Lsn);
+        server.Initialized = true;
+        server.Role = PostgresRole.Replica;
+        server.Upstream = source.Name;
+        server.Running = false;
+    }
+
+    /// <inheritdoc />
+    public async Task StartPrimaryAsync(CancellationToken cancellationToken)
+    {
+        await Delay(0.3).ConfigureAwait(false);
+        if (server.Running) return;
+        if (server.Role != PostgresRole.Primary) throw new InvalidOperationException("pg_control does not describe a primary");
+        if (server.FenceTripped) throw new InvalidOperationException("the write fence has expired: refusing to start a primary");
+        server.Running = true;
+        server.Upstream = null;
+    }
+
+    /// <inheritdoc />
+    public async Task FollowAsync(Member? upstream, CancellationToken cancellationToken)
+    {
+        if (server.Running && server.Role == PostgresRole.Primary)
+            throw new InvalidOperationException("refusing to reconfigure a running primary as a replica");
+        var up = upstream is null ? null : serverOf(upstream.Name);
+        if (up is { Running: true } && !server.IsOnHistoryOf(up))
+        {
+            // pg_rewind needs a stopped target.
+            if (server.Running) { await Delay(0.1).ConfigureAwait(false); server.Running = false; }
+            await Delay(0.5).ConfigureAwait(false);
+            if (!up.Running) throw new InvalidOperationException("rewind source went away");
+            server.AdoptHistoryOf(up, server.ForkPointWith(up));
+        }
+        server.Role = PostgresRole.Replica;
+        server.Upstream = upstream?.Name;
+        if (!server.Running)
+        {
+            await Delay(0.3).ConfigureAwait(false);
+            server.Running = true;
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task PromoteAsync(CancellationToken cancellationToken)
+    {
+        await Delay(0.1).ConfigureAwait(false);
+        if (!server.Running || server.Role != PostgresRole.Replica) throw new InvalidOperationException("not a running replica");
+        if (server.FenceTripped) throw new InvalidOperationException("the write fence has expired: refusing to promote");
+        server.Promote();
+        Promoted?.Invoke(server);
+    }
+
+    /// <inheritdoc />
+    public async Task StopForDemoteAsync(DemoteMode mode, CancellationToken cancellationToken)
+    {
+        await Delay(mode switch { DemoteMode.Graceful => 0.5, DemoteMode.Offline => 0.3, _ => 0.05 }).ConfigureAwait(false);
+        server.Running = false;
+    }
+
+    /// <inheritdoc />
+    public Task SetWriteFenceAsync(DateTimeOffset? until, CancellationToken cancellationToken)
+    {
+        server.SetFence(until);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<TimelineHistoryEntry>> ReadTimelineHistoryAsync(int timeline, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<TimelineHistoryEntry>>(server.PastBranches
+            .Select(p => new TimelineHistoryEntry(p.Timeline, p.EndLsn, "no recovery target specified")).ToList());
+
+    /// <summary>Raised after a promotion (the checker validates it).</summary>
+    public event Action<SimPostgresServer>? Promoted;
+
+    private Task Delay(double seconds)
+    {
+        var tcs = new TaskCompletionSource();
+        scheduler.After(TimeSpan.FromSeconds(seconds), actor, tcs.SetResult);
+        return tcs.Task;
+    }
+}

@@ -1,0 +1,90 @@
+namespace PgHa.Simulation;
+
+/// <summary>
+/// Discrete-event scheduler on virtual time. Everything in a simulation run (timers, DCS replies, PostgreSQL actions,
+/// continuations) executes here, on one thread, in (time, sequence) order, so a seed always replays identically.
+/// </summary>
+public sealed class SimScheduler
+{
+    private readonly PriorityQueue<SimEvent, (long Ticks, long Seq)> _queue = new();
+    private long _seq;
+    private int _thread;
+
+    /// <summary>Virtual start of every run (an arbitrary fixed instant).</summary>
+    public static readonly DateTimeOffset Epoch = new(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Current virtual time in ticks since <see cref="Epoch"/>.</summary>
+    public long NowTicks { get; private set; }
+
+    /// <summary>Current virtual time.</summary>
+    public DateTimeOffset Now => Epoch.AddTicks(NowTicks);
+
+    /// <summary>Number of events executed.</summary>
+    public long EventsRun { get; private set; }
+
+    /// <summary>Called after every event (invariant checks).</summary>
+    public Action? AfterEvent { get; set; }
+
+    /// <summary>Schedules <paramref name="action"/> at <paramref name="atTicks"/> for <paramref name="owner"/> (null: no owner, never stalled).</summary>
+    public void At(long atTicks, SimActor? owner, Action action)
+    {
+        // Everything must happen on the run's thread; work arriving from elsewhere would make the run irreproducible.
+        if (_thread != 0 && Environment.CurrentManagedThreadId != _thread)
+            throw new InvalidOperationException("simulation event scheduled from a foreign thread: some code hopped off the simulation thread");
+        if (atTicks < NowTicks) atTicks = NowTicks;
+        _queue.Enqueue(new SimEvent(owner, action), (atTicks, _seq++));
+    }
+
+    /// <summary>Schedules after a delay.</summary>
+    public void After(TimeSpan delay, SimActor? owner, Action action) => At(NowTicks + Math.Max(0, delay.Ticks), owner, action);
+
+    /// <summary>Runs events until virtual time reaches <paramref name="untilTicks"/> or nothing is left.</summary>
+    public void RunUntil(long untilTicks)
+    {
+        _thread = Environment.CurrentManagedThreadId;
+        while (_queue.TryPeek(out var ev, out var key) && key.Ticks <= untilTicks)
+        {
+            _queue.Dequeue();
+            NowTicks = key.Ticks;
+            if (ev.Owner is { } owner)
+            {
+                if (owner.Dead) continue;
+                if (owner.StalledUntilTicks > NowTicks)
+                {
+                    // A stopped process does nothing; its pending work resumes when it is continued.
+                    if (owner.Deferred.Count == 0) At(owner.StalledUntilTicks, null, () => Resume(owner));
+                    owner.Deferred.Add(ev.Action);
+                    continue;
+                }
+            }
+            EventsRun++;
+            ev.Action();
+            AfterEvent?.Invoke();
+        }
+        if (NowTicks < untilTicks) NowTicks = untilTicks;
+    }
+
+    /// <summary>SIGCONT: the actor runs again now; work it could not do while stopped is queued in order.</summary>
+    public void Resume(SimActor actor)
+    {
+        if (actor.StalledUntilTicks > NowTicks) return; // stopped again for longer; a later check resumes it
+        var deferred = actor.Deferred.ToArray();
+        actor.Deferred.Clear();
+        foreach (var action in deferred) At(NowTicks, actor, action);
+    }
+
+    private readonly record struct SimEvent(SimActor? Owner, Action Action);
+}
+
+/// <summary>Something that runs on the scheduler and can be stopped (SIGSTOP) or killed: an agent incarnation.</summary>
+public sealed class SimActor(string name)
+{
+    /// <summary>For traces.</summary>
+    public string Name { get; } = name;
+    /// <summary>Killed: its pending events are dropped.</summary>
+    public bool Dead { get; set; }
+    /// <summary>Stopped until this virtual time.</summary>
+    public long StalledUntilTicks { get; set; }
+    /// <summary>Work that arrived while stopped, in arrival order.</summary>
+    internal List<Action> Deferred { get; } = [];
+}

@@ -1,0 +1,26 @@
+using PgHa.Decisions;
+
+namespace PgHa.Simulation;
+
+/// <summary>How one simulation run is set up. Planted faults exist to prove the checker has teeth.</summary>
+public sealed record SimulationOptions
+{
+    /// <summary>Number of nodes.</summary>
+    public int Nodes { get; init; } = 3;
+    /// <summary>Minimum HA cycles (summed over nodes) per run.</summary>
+    public int MinCycles { get; init; } = 200;
+    /// <summary>Inject faults.</summary>
+    public bool Faults { get; init; } = true;
+    /// <summary>Fence safety margin of every node.</summary>
+    public TimeSpan FenceSafetyMargin { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>Record a trace (decisions, faults, DCS view) for replay output.</summary>
+    public bool Trace { get; init; }
+    /// <summary>Planted: rewrite every plan (a broken engine rule).</summary>
+    public Func<HaPlan, HaPlan>? PlanFilter { get; init; }
+    /// <summary>Planted: the write fence does nothing.</summary>
+    public bool BrokenFence { get; init; }
+    /// <summary>Planted: the DCS lets a node acquire a lock that is still held (promotion without waiting for expiry).</summary>
+    public bool BrokenAcquire { get; init; }
+    /// <summary>Planted: the engine is told this maximum_lag_on_failover while the checker keeps the real one.</summary>
+    public long? EngineMaximumLagOverride { get; init; }
+}

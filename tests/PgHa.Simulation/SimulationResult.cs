@@ -1,0 +1,13 @@
+namespace PgHa.Simulation;
+
+/// <summary>Outcome of one seed.</summary>
+/// <param name="Seed">The seed (replays the run exactly).</param>
+/// <param name="Cycles">HA cycles run, summed over nodes.</param>
+/// <param name="Events">Scheduler events executed.</param>
+/// <param name="Violation">The first invariant violation, or null.</param>
+/// <param name="Trace">The trace up to the violation (when tracing was on).</param>
+/// <param name="HealTime">Time from the end of faults until exactly one leader held the lock and accepted writes.</param>
+/// <param name="Settings">ttl/loop_wait/retry_timeout of the run.</param>
+/// <param name="FenceTrips">How often a write fence stopped a primary.</param>
+/// <param name="Failovers">Promotions after the initial bootstrap.</param>
+public sealed record SimulationResult(int Seed, long Cycles, long Events, string? Violation, IReadOnlyList<string> Trace, TimeSpan HealTime, string Settings, int FenceTrips, int Failovers);

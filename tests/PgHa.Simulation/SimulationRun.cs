@@ -1,0 +1,342 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using PgHa.Cluster;
+using PgHa.Cluster.Serialization;
+using PgHa.Decisions;
+
+namespace PgHa.Simulation;
+
+/// <summary>
+/// One seed: N nodes running the real <see cref="Loop.HaLoop"/> against a simulated DCS, network and PostgreSQL, with
+/// seeded random faults, and the invariants checked after every event.
+/// </summary>
+/// <remarks>
+/// Invariants: (1) a node accepts writes only while the DCS shows it as the holder of an unexpired lock — which also
+/// means never two writers at once; (2) no automatic promotion of a replica further behind the leader's last published
+/// optime than maximum_lag_on_failover; (3) after faults stop, exactly one node holds the lock and accepts writes within
+/// <see cref="HealBound"/>, and that stays so.
+/// </remarks>
+public sealed class SimulationRun
+{
+    private const long WalBytesPerTick = 6_554; // 64 KiB/s of writes on the primary
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(100);
+    private readonly Random _random;
+    private readonly List<SimNode> _nodes = [];
+    private readonly long _maxLag = 1048576;
+    private string? _violation;
+    private long _sysids;
+    private int _promotions;
+    private bool _bootstrapped;
+
+    /// <summary>Sets a run up (nothing runs until <see cref="Run"/>).</summary>
+    public SimulationRun(int seed, SimulationOptions options)
+    {
+        Seed = seed;
+        Options = options;
+        _random = new Random(seed);
+        Scheduler = new SimScheduler();
+        Network = new SimNetwork(_random, options.Nodes);
+        Store = new SimDcsStore(Scheduler) { BrokenAcquireIgnoresHolder = options.BrokenAcquire };
+        Trace = options.Trace ? [] : null;
+
+        // Random valid timing: loop_wait + 2*retry_timeout <= ttl, with room for the fence margin.
+        var ttl = _random.Next(5, 31);
+        var loopWait = _random.Next(1, Math.Max(2, Math.Min(10, ttl / 3) + 1));
+        var retry = _random.Next(1, Math.Max(2, (ttl - loopWait) / 2 + 1));
+        Ttl = TimeSpan.FromSeconds(ttl);
+        LoopWait = TimeSpan.FromSeconds(loopWait);
+        RetryTimeout = TimeSpan.FromSeconds(retry);
+        var raw = new JsonObject
+        {
+            ["ttl"] = ttl, ["loop_wait"] = loopWait, ["retry_timeout"] = retry,
+            ["maximum_lag_on_failover"] = options.EngineMaximumLagOverride ?? _maxLag,
+            ["postgresql"] = new JsonObject { ["use_pg_rewind"] = true },
+        };
+        Config = ConfigCodec.Parse(PatroniJson.Serialize(raw), default, []);
+
+        for (var i = 0; i < options.Nodes; i++)
+        {
+            // Some nodes carry tags that change who may win.
+            var tags = _random.Next(8) switch
+            {
+                0 => new MemberTags([KeyValuePair.Create("nofailover", "true")]),
+                1 => new MemberTags([KeyValuePair.Create("failover_priority", "2")]),
+                _ => MemberTags.Empty,
+            };
+            var node = new SimNode(this, i, $"node{i + 1}", tags);
+            node.Server.FenceBroken = options.BrokenFence;
+            _nodes.Add(node);
+        }
+        // At least one node must be able to lead.
+        if (_nodes.All(n => n.Tags.NoFailover)) _nodes[0] = new SimNode(this, 0, "node1", MemberTags.Empty) { Server = { FenceBroken = options.BrokenFence } };
+    }
+
+    /// <summary>The seed.</summary>
+    public int Seed { get; }
+    /// <summary>Options.</summary>
+    public SimulationOptions Options { get; }
+    /// <summary>The event scheduler.</summary>
+    public SimScheduler Scheduler { get; }
+    /// <summary>The network.</summary>
+    public SimNetwork Network { get; }
+    /// <summary>The DCS.</summary>
+    public SimDcsStore Store { get; }
+    /// <summary>Dynamic configuration every node bootstraps with.</summary>
+    public GlobalConfig Config { get; }
+    /// <summary>ttl.</summary>
+    public TimeSpan Ttl { get; }
+    /// <summary>loop_wait.</summary>
+    public TimeSpan LoopWait { get; }
+    /// <summary>retry_timeout.</summary>
+    public TimeSpan RetryTimeout { get; }
+    /// <summary>Trace lines, when tracing.</summary>
+    public List<string>? Trace { get; }
+
+    /// <summary>
+    /// Bound on the time from "all faults healed" to "exactly one writer holding the lock": requests in flight fail
+    /// (retry_timeout), the stale lock expires (ttl), a replica notices (loop_wait), asks peers (2 s) and promotes; a
+    /// switchover asked for before the heal completes (loop_wait + retry_timeout); plus the slowest PostgreSQL action
+    /// chain (stop, rewind, start: 5 s) and slack for the cycles between them.
+    /// </summary>
+    public TimeSpan HealBound => Ttl + 3 * LoopWait + 3 * RetryTimeout + TimeSpan.FromSeconds(10);
+
+    internal SimPostgresServer? ServerOf(string name) => NodeOf(name)?.Server;
+
+    internal SimNode? NodeOf(string name)
+    {
+        foreach (var n in _nodes) if (n.Name == name) return n;
+        return null;
+    }
+
+    internal string NewSystemId() => (7_000_000_000_000_000_000L + Seed * 1000L + ++_sysids).ToString(CultureInfo.InvariantCulture);
+
+    internal void Record(string who, string what)
+    {
+        if (Trace is null) return;
+        Trace.Add($"{(Scheduler.Now - SimScheduler.Epoch).TotalSeconds,9:0.000} {who,-6} {what}");
+    }
+
+    internal void OnPromoted(SimPostgresServer server)
+    {
+        if (_bootstrapped) _promotions++;
+        Record(server.Name, $"promoted to timeline {server.Timeline} at lsn {server.Lsn}");
+        var cluster = ClusterStateReader.Read(Store.ReadAll());
+        // Only an explicit failover (no leader named) to this very node may lose data by the operator's choice.
+        var request = Store.LastFailoverRequest is { } raw ? FailoverCodec.Parse(raw, default, []) : null;
+        var manual = request is { IsSwitchover: false } && request.Candidate == server.Name;
+        if (!manual && cluster.Status?.Optime is { } optime && optime - server.Lsn > _maxLag)
+            Fail($"{server.Name} was promoted at lsn {server.Lsn}, {optime - server.Lsn} bytes behind the leader's last optime {optime} (maximum_lag_on_failover {_maxLag})");
+    }
+
+    internal void AgentCrashed(string name, Exception ex) => Fail($"the HA loop of {name} died: {ex.GetType().Name}: {ex.Message} at {ex.StackTrace?.Split('\n').FirstOrDefault()?.Trim()}");
+
+    private void Fail(string violation)
+    {
+        if (_violation is not null) return;
+        _violation = $"t={(Scheduler.Now - SimScheduler.Epoch).TotalSeconds:0.000}s {violation}";
+        Record("CHECK", "VIOLATION " + violation);
+    }
+
+    private void CheckInvariants()
+    {
+        var leader = Store.Leader;
+        SimNode? writer = null;
+        foreach (var n in _nodes)
+        {
+            if (!n.Server.AcceptsWrites) continue;
+            if (writer is not null)
+                Fail($"two nodes accept writes: {writer.Name} and {n.Name}");
+            writer = n;
+            if (leader is null || leader.Value.Holder != n.Name)
+                Fail($"{n.Name} accepts writes but the DCS lock is {(leader is null ? "free" : "held by " + leader.Value.Holder)}");
+        }
+    }
+
+    private void OnTick()
+    {
+        Store.ExpireNow();
+        foreach (var n in _nodes)
+        {
+            var s = n.Server;
+            if (s.AcceptsWrites) { s.Lsn += WalBytesPerTick; continue; }
+            if (!s.Running || s.Role != PostgresRole.Replica || s.Upstream is null) continue;
+            var up = NodeOf(s.Upstream);
+            if (up is null || !up.Server.Running || !Network.CanReachPeer(n.Index, up.Index) || !s.IsOnHistoryOf(up.Server)) continue;
+            // Streaming follows the upstream across its timeline switch, as PostgreSQL does when it is a child timeline.
+            if (s.Branch != up.Server.Branch) s.AdoptHistoryOf(up.Server, s.Lsn);
+            if (up.Server.Lsn > s.Lsn) s.Lsn = up.Server.Lsn;
+        }
+        Scheduler.After(Tick, null, OnTick);
+    }
+
+    /// <summary>Runs the seed to completion.</summary>
+    public SimulationResult Run()
+    {
+        Scheduler.AfterEvent = CheckInvariants;
+        Record("SIM", $"seed {Seed}: {Options.Nodes} nodes, ttl={Ttl.TotalSeconds} loop_wait={LoopWait.TotalSeconds} retry_timeout={RetryTimeout.TotalSeconds} tags=[{string.Join(", ", _nodes.Select(n => n.Name + ":" + string.Join('/', n.Tags.Entries.Select(e => e.Key))))}]");
+        foreach (var n in _nodes) n.StartAgent();
+        Scheduler.After(Tick, null, OnTick);
+
+        // Bootstrap without faults: a cluster whose bootstrap winner dies mid-initdb needs an operator, in Patroni too.
+        var deadline = Scheduler.NowTicks + TimeSpan.FromSeconds(60).Ticks;
+        while (Scheduler.NowTicks < deadline && _violation is null && !Bootstrapped())
+            Scheduler.RunUntil(Scheduler.NowTicks + TimeSpan.FromSeconds(1).Ticks);
+        if (!Bootstrapped()) Fail("the cluster did not bootstrap within 60 s");
+        _bootstrapped = true;
+
+        var cyclesTarget = Options.MinCycles;
+        if (Options.Faults)
+        {
+            // Faults until 70% of the cycle budget is spent, then heal.
+            while (_violation is null && TotalCycles() < cyclesTarget * 7 / 10)
+            {
+                InjectFault();
+                Scheduler.RunUntil(Scheduler.NowTicks + RandomSpan(TimeSpan.FromSeconds(0.5), 2 * Ttl).Ticks);
+            }
+            HealEverything();
+        }
+
+        // Convergence: exactly one leader within the bound, and it stays. Work already under way when the faults
+        // stopped (a DCS request whose reply was lost, a switchover the operator asked for) may still change
+        // leadership once: stability is required only after that has settled.
+        var healStart = Scheduler.NowTicks;
+        var healed = TimeSpan.MinValue;
+        var settled = healStart + (RetryTimeout + 2 * LoopWait + TimeSpan.FromSeconds(3)).Ticks;
+        var limit = healStart + HealBound.Ticks;
+        while (_violation is null && Scheduler.NowTicks < limit)
+        {
+            Scheduler.RunUntil(Scheduler.NowTicks + TimeSpan.FromMilliseconds(100).Ticks);
+            if (OneLeader())
+            {
+                if (healed == TimeSpan.MinValue) healed = TimeSpan.FromTicks(Scheduler.NowTicks - healStart);
+                if (Scheduler.NowTicks >= settled) break;
+            }
+            else if (Scheduler.NowTicks < settled)
+                healed = TimeSpan.MinValue;
+        }
+        if (_violation is null && healed == TimeSpan.MinValue)
+            Fail($"no single leader {HealBound.TotalSeconds:0} s after faults stopped: {Describe()}");
+        var stableUntil = Scheduler.NowTicks + (2 * Ttl + 2 * LoopWait).Ticks;
+        while (_violation is null && (Scheduler.NowTicks < stableUntil || TotalCycles() < cyclesTarget))
+        {
+            Scheduler.RunUntil(Scheduler.NowTicks + TimeSpan.FromSeconds(1).Ticks);
+            if (!OneLeader()) Fail($"leadership changed after the cluster healed: {Describe()}");
+        }
+
+        return new SimulationResult(Seed, TotalCycles(), Scheduler.EventsRun, _violation, (IReadOnlyList<string>?)Trace ?? [],
+            healed < TimeSpan.Zero ? TimeSpan.Zero : healed, $"ttl={Ttl.TotalSeconds} loop_wait={LoopWait.TotalSeconds} retry_timeout={RetryTimeout.TotalSeconds}",
+            _nodes.Sum(n => n.Server.FenceTrips), _promotions);
+    }
+
+    private long TotalCycles() => _nodes.Sum(n => n.Cycles);
+
+    private bool Bootstrapped() => Store.Leader is { } l && NodeOf(l.Holder) is { Server.AcceptsWrites: true }
+        && _nodes.All(n => n.Server is { Initialized: true, Running: true });
+
+    private bool OneLeader()
+    {
+        var writers = _nodes.Where(n => n.Server.AcceptsWrites).ToList();
+        return writers.Count == 1 && Store.Leader is { } l && l.Holder == writers[0].Name;
+    }
+
+    private string Describe() => string.Join("; ", _nodes.Select(n =>
+        $"{n.Name}:{(n.Server.Running ? "up" : "down")}/{n.Server.Role}/tl{n.Server.Timeline}/lsn{n.Server.Lsn}/{(n.Agent is null ? "agent-dead" : "agent-ok")}"))
+        + $"; lock={(Store.Leader?.Holder ?? "free")}";
+
+    private TimeSpan RandomSpan(TimeSpan min, TimeSpan max) => min + TimeSpan.FromTicks((long)(_random.NextDouble() * Math.Max(0, (max - min).Ticks)));
+
+    private void Later(TimeSpan delay, string what, Action heal) => Scheduler.After(delay, null, () => { heal(); Record("FAULT", "healed: " + what); });
+
+    private void InjectFault()
+    {
+        var node = _nodes[_random.Next(_nodes.Count)];
+        var duration = RandomSpan(TimeSpan.FromSeconds(0.5), 2.5 * Ttl);
+        var kind = _random.Next(11);
+        string what;
+        switch (kind)
+        {
+            case 0:
+                what = $"kill -9 agent of {node.Name} for {duration.TotalSeconds:0.0}s";
+                node.KillAgent();
+                Later(duration, what, node.StartAgent);
+                break;
+            case 1:
+                what = $"crash node {node.Name} (agent + postgres) for {duration.TotalSeconds:0.0}s";
+                node.KillAgent();
+                node.CrashPostgres();
+                Later(duration, what, node.StartAgent);
+                break;
+            case 2:
+                what = $"kill -9 postmaster of {node.Name}";
+                node.CrashPostgres();
+                break;
+            case 3:
+                what = $"partition {node.Name} from the DCS for {duration.TotalSeconds:0.0}s";
+                Network.SetDcsCut(node.Index, true);
+                Later(duration, what, () => Network.SetDcsCut(node.Index, false));
+                break;
+            case 4:
+            {
+                var other = _nodes[(node.Index + 1 + _random.Next(_nodes.Count - 1)) % _nodes.Count];
+                what = $"partition {node.Name} from {other.Name} for {duration.TotalSeconds:0.0}s";
+                Network.SetPeerCut(node.Index, other.Index, true);
+                Later(duration, what, () => Network.SetPeerCut(node.Index, other.Index, false));
+                break;
+            }
+            case 5:
+                what = $"DCS outage for {duration.TotalSeconds:0.0}s";
+                Network.DcsOutage = true;
+                Later(duration, what, () => Network.DcsOutage = false);
+                break;
+            case 6:
+                what = $"SIGSTOP agent of {node.Name} for {duration.TotalSeconds:0.0}s";
+                node.StallAgent(duration);
+                break;
+            case 7:
+            {
+                var extra = RandomSpan(0.5 * RetryTimeout, 1.5 * RetryTimeout);
+                what = $"slow DCS (+{extra.TotalSeconds:0.0}s per message) for {duration.TotalSeconds:0.0}s";
+                Network.DcsExtraLatency = extra;
+                Later(duration, what, () => Network.DcsExtraLatency = TimeSpan.Zero);
+                break;
+            }
+            case 8:
+                what = $"30% of DCS replies lost for {duration.TotalSeconds:0.0}s";
+                Network.LostReplyProbability = 0.3;
+                Later(duration, what, () => Network.LostReplyProbability = 0);
+                break;
+            case 9:
+            {
+                // An operator asks for a switchover through the DCS (patronictl's fallback path).
+                var leader = Store.Leader?.Holder;
+                var candidate = _random.Next(2) == 0 ? null : _nodes[_random.Next(_nodes.Count)].Name;
+                what = $"switchover requested from {leader ?? "-"} to {candidate ?? "any"}";
+                if (leader is not null && candidate != leader)
+                    Store.Write(ClusterKeys.Failover, FailoverCodec.Serialize(new FailoverRequest(leader, candidate, null, default)), Dcs.WriteCondition.Always);
+                break;
+            }
+            default:
+                what = $"partition {node.Name} from every peer for {duration.TotalSeconds:0.0}s";
+                foreach (var other in _nodes) if (other != node) Network.SetPeerCut(node.Index, other.Index, true);
+                Later(duration, what, () => { foreach (var other in _nodes) if (other != node) Network.SetPeerCut(node.Index, other.Index, false); });
+                break;
+        }
+        Record("FAULT", what);
+    }
+
+    private void HealEverything()
+    {
+        Network.HealAll();
+        foreach (var n in _nodes)
+        {
+            if (n.Actor is { } a)
+            {
+                a.StalledUntilTicks = 0;
+                Scheduler.Resume(a);
+            }
+            n.StartAgent();
+        }
+        Record("FAULT", "all faults healed");
+    }
+}
