@@ -42,6 +42,22 @@ public sealed class SimScheduler
     public void RunUntil(long untilTicks)
     {
         _thread = Environment.CurrentManagedThreadId;
+        // Continuations are inlined only where no custom SynchronizationContext is current (a test runner installs
+        // one); otherwise they would be queued to the thread pool and leave the simulation thread.
+        var context = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(null);
+        try
+        {
+            RunEvents(untilTicks);
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(context);
+        }
+    }
+
+    private void RunEvents(long untilTicks)
+    {
         while (_queue.TryPeek(out var ev, out var key) && key.Ticks <= untilTicks)
         {
             _queue.Dequeue();

@@ -12,9 +12,10 @@ namespace PgHa.Core.Tests.Decisions;
 [TestFixture]
 public sealed class LeaderRaceTables
 {
-    private const string Wins = "acquire-lock{won:[promote] lost:[follow(-)]}";
-    private const string WinsAndClearsFailover = "acquire-lock{won:[clear-failover promote] lost:[follow(-)]}";
-    private const string StaysReplica = "follow(-)";
+    private const string Wins = "acquire-lock{won:[promote] lost:[]}";
+    private const string WinsAndClearsFailover = "acquire-lock{won:[clear-failover promote] lost:[]}";
+    // A replica that does not race keeps streaming from where it is until a new leader appears.
+    private const string StaysReplica = "none";
 
     [TestCaseSource(nameof(Cases))]
     public void Decides(Situation situation, string expected) =>
@@ -91,8 +92,12 @@ public sealed class LeaderRaceTables
             Node(Pg.RunningReplica(null), unlocked.WithFailover(Me, null)).WithPeers(Unreachable(Node2), Peer(Node3, tags: Tags.NoFailover)), WinsAndClearsFailover);
         yield return Row("Old leader of a switchover races when the others lag beyond maximum_lag_on_failover",
             Node(Pg.RunningReplica(null), unlocked.WithFailover(Me, null)).WithPeers(Peer(Node2, lsn: FarBehind), Peer(Node3, lsn: FarBehind)), WinsAndClearsFailover);
-        yield return Row("Switchover without candidate races among the others without the lag check",
-            Node(Pg.RunningReplica(null, lsn: FarBehind), unlocked.WithFailover(Node3, null)).WithPeers(Peer(Node2, lsn: FarBehind - 1)), WinsAndClearsFailover);
+        yield return Row("Switchover without candidate keeps the lag check once its leader is gone",
+            Node(Pg.RunningReplica(null, lsn: FarBehind), unlocked.WithFailover(Node3, null)).WithPeers(Peer(Node2, lsn: FarBehind - 1)), StaysReplica);
+        yield return Row("Switchover candidate lagging beyond maximum_lag_on_failover does not take over when the leader is gone",
+            Node(Pg.RunningReplica(null, lsn: FarBehind), unlocked.WithFailover(Node3, Me)).WithPeers(Peer(Node2)), StaysReplica);
+        yield return Row("Others race when the switchover candidate lags beyond maximum_lag_on_failover",
+            Node(Pg.RunningReplica(null), unlocked.WithFailover(Node3, Node2)).WithPeers(Peer(Node2, lsn: FarBehind)), WinsAndClearsFailover);
         yield return Row("Switchover without candidate ignores the old leader even when it is ahead",
             Node(Pg.RunningReplica(null), unlocked.WithFailover(Node3, null)).WithPeers(Peer(Node2), Peer(Node3, lsn: LeaderOptime + 8192)), WinsAndClearsFailover);
         yield return Row("Switchover scheduled for later does not block the race after the leader is gone",

@@ -41,6 +41,10 @@ public sealed class LeaderTables
             leader.Paused(), "renew-lock{ok:[] fail:[]}");
         yield return Row("Leader on a newer timeline than the history key publishes its history",
             Node(Pg.RunningPrimary(timeline: ClusterTimeline + 1), Mine), "renew-lock{ok:[update-history] fail:[demote-immediatenolock]}");
+        yield return Row("Leader on timeline 1 writes no history, as Patroni does",
+            Node(Pg.RunningPrimary(timeline: 1), Mine with { History = null }), "renew-lock{ok:[] fail:[demote-immediatenolock]}");
+        yield return Row("Leader on an older timeline than the history key never rewrites it backwards",
+            Node(Pg.RunningPrimary(timeline: ClusterTimeline - 1), Mine), "renew-lock{ok:[] fail:[demote-immediatenolock]}");
         yield return Row("Leader ignores a failover request that is already cleared",
             leader with { Cluster = Mine with { Failover = FailoverRequest.Cleared } }, "renew-lock{ok:[] fail:[demote-immediatenolock]}");
         yield return Row("Leader does not ask for peers without a failover request",

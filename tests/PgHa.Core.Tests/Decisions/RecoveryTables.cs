@@ -38,6 +38,8 @@ public sealed class RecoveryTables
         yield return Row("Crashed primary with primary_start_timeout 0 ignores replicas tagged nofailover",
             Node(Pg.StoppedPrimary, mine.WithMember(Node2, m => m with { Tags = Tags.NoFailover }).WithMember(Node3, m => m with { Tags = Tags.NoFailover })).With(noPrimaryStartTimeout),
             "renew-lock{ok:[start-primary] fail:[follow(-)]}");
+        yield return Row("Crashed primary whose restart in place failed releases the lock",
+            Node(Pg.StoppedPrimary, mine).WithMemory(m => m with { PrimaryStartFailed = true }), "release-lock");
         yield return Row("Stopped lock holder whose data directory is a replica releases the lock",
             Node(Pg.StoppedReplica, mine), "release-lock");
         yield return Row("Stopped replica starts following the leader",
@@ -62,6 +64,13 @@ public sealed class RecoveryTables
             Node(Pg.RunningPrimary(), cluster: null).With(s => s with { Pause = true }), "none");
         yield return Row("DCS not accessible during a background action still demotes a running primary",
             Node(Pg.RunningPrimary(), cluster: null).Busy(BusyActionKind.Promote, TimeSpan.FromSeconds(2)), "demote-offline");
+        // The write fence makes riding out a short DCS outage safe: keep serving while another retry still fits.
+        yield return Row("DCS not accessible keeps a primary running while its lock is guaranteed beyond another retry",
+            Node(Pg.RunningPrimary(), cluster: null).WithMemory(m => m with { LockValidUntil = Now + TimeSpan.FromSeconds(20) }), "none");
+        yield return Row("DCS not accessible demotes a primary whose lock guarantee ends within one retry",
+            Node(Pg.RunningPrimary(), cluster: null).WithMemory(m => m with { LockValidUntil = Now + TimeSpan.FromSeconds(10.5) }), "demote-offline");
+        yield return Row("DCS not accessible demotes a primary whose lock guarantee has already ended",
+            Node(Pg.RunningPrimary(), cluster: null).WithMemory(m => m with { LockValidUntil = Now - TimeSpan.FromSeconds(1) }), "demote-offline");
 
         // A background action is running.
         yield return Row("Promotion in progress keeps the lock and nothing else",
