@@ -174,7 +174,7 @@ public sealed class HaLoop
             plan = HaDecider.Decide(cluster, local, settings, now);
         }
         if (PlanFilter is not null) plan = PlanFilter(plan);
-        Log.CycleDecision(_logger, plan.Reason, plan.Describe());
+        if (_logger.IsEnabled(LogLevel.Information)) Log.CycleDecision(_logger, plan.Reason, plan.Describe());
         Interlocked.Increment(ref _cycles);
 
         if (cluster is not null && cluster.Leader is not null)

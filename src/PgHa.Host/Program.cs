@@ -1,0 +1,92 @@
+using System.Globalization;
+using System.Reflection;
+using PgHa.Decisions;
+
+// pgha: the PgHa daemon and CLI. `run` and `ctl` arrive with the daemon (issue #3/#4); today it offers the timing check.
+return PgHaCli.Run(args, Console.Out, Console.Error);
+
+/// <summary>Command-line entry of <c>pgha</c>.</summary>
+internal static class PgHaCli
+{
+    private const string Usage = """
+        Usage: pgha <command> [options]
+
+        Commands:
+          timing --ttl S --loop-wait S --retry-timeout S [--fence-margin S]
+                     Check Patroni's timing rule (loop_wait + 2*retry_timeout <= ttl) and show what the values mean:
+                     how long a primary cut off from the DCS keeps accepting writes, and the worst-case failover time.
+          version    Print the PgHa version.
+
+        Options:
+          -h, --help Show help.
+        """;
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            stdout.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        switch (args[0])
+        {
+            case "version":
+                stdout.WriteLine($"pgha {typeof(PgHaCli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown"}");
+                return 0;
+            case "timing":
+                return Timing(args[1..], stdout, stderr);
+            default:
+                stderr.WriteLine($"pgha: unknown command '{args[0]}'. Run 'pgha --help' for the list of commands.");
+                return 2;
+        }
+    }
+
+    private static int Timing(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var values = new Dictionary<string, double>(StringComparer.Ordinal) { ["--fence-margin"] = 1 };
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] is "-h" or "--help")
+            {
+                stdout.WriteLine(Usage);
+                return 0;
+            }
+            if (args[i] is not ("--ttl" or "--loop-wait" or "--retry-timeout" or "--fence-margin"))
+            {
+                stderr.WriteLine($"pgha timing: unknown option '{args[i]}'. Expected --ttl, --loop-wait, --retry-timeout, --fence-margin.");
+                return 2;
+            }
+            if (i + 1 >= args.Length || !double.TryParse(args[i + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || !double.IsFinite(seconds))
+            {
+                stderr.WriteLine($"pgha timing: {args[i]} needs a number of seconds.");
+                return 2;
+            }
+            values[args[i]] = seconds;
+            i++;
+        }
+        foreach (var required in new[] { "--ttl", "--loop-wait", "--retry-timeout" })
+        {
+            if (!values.ContainsKey(required))
+            {
+                stderr.WriteLine($"pgha timing: {required} is required.");
+                return 2;
+            }
+        }
+        var ttl = TimeSpan.FromSeconds(values["--ttl"]);
+        var loopWait = TimeSpan.FromSeconds(values["--loop-wait"]);
+        var retry = TimeSpan.FromSeconds(values["--retry-timeout"]);
+        var margin = TimeSpan.FromSeconds(values["--fence-margin"]);
+        var errors = HaTiming.Validate(ttl, loopWait, retry, margin);
+        if (errors.Count > 0)
+        {
+            foreach (var e in errors) stderr.WriteLine("pgha timing: " + e);
+            return 1;
+        }
+        var inv = CultureInfo.InvariantCulture;
+        stdout.WriteLine(string.Format(inv, "ttl={0:0.###}s loop_wait={1:0.###}s retry_timeout={2:0.###}s fence margin={3:0.###}s: valid", ttl.TotalSeconds, loopWait.TotalSeconds, retry.TotalSeconds, margin.TotalSeconds));
+        stdout.WriteLine(string.Format(inv, "a primary cut off from the DCS stops accepting writes at most {0:0.###}s after its last successful renewal (etcd)", (ttl - margin).TotalSeconds));
+        stdout.WriteLine(string.Format(inv, "the leader renews every {0:0.###}s, so a healthy primary is never fenced unless renewals fail for {1:0.###}s", loopWait.TotalSeconds, (ttl - margin - loopWait).TotalSeconds));
+        stdout.WriteLine(string.Format(inv, "worst-case failover after a node dies: about {0:0.###}s (lock expiry + one loop + peer checks)", (ttl + loopWait + TimeSpan.FromSeconds(2)).TotalSeconds));
+        return 0;
+    }
+}
