@@ -25,27 +25,42 @@ public static class ClusterStateReader
 
         foreach (var e in entries)
         {
+            try
+            {
+                Apply(e);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // The codecs do not throw on any input; this is the last line of defence, so one bad value can never
+                // take the whole cluster view (and with it the HA loop) down.
+                problems.Add(new DcsDataProblem(e.Key, $"could not be read ({ex.GetType().Name}: {ex.Message}); ignored"));
+            }
+        }
+
+        void Apply(DcsEntry e)
+        {
+            var value = e.Value ?? "";
             switch (e.Key)
             {
-                case ClusterKeys.Initialize: initialize = new ClusterInitialize(e.Value.Trim(), e.Version); break;
-                case ClusterKeys.Config: config = ConfigCodec.Parse(e.Value, e.Version, problems); break;
+                case ClusterKeys.Initialize: initialize = new ClusterInitialize(value.Trim(), e.Version); break;
+                case ClusterKeys.Config: config = ConfigCodec.Parse(value, e.Version, problems); break;
                 case ClusterKeys.Leader:
-                    var holder = e.Value.Trim();
+                    var holder = value.Trim();
                     if (holder.Length == 0) problems.Add(new DcsDataProblem(e.Key, "leader key is empty; treated as held by an unknown member until it expires"));
                     leader = new LeaderLock(holder, e.Version, e.Session);
                     break;
-                case ClusterKeys.Status: status = StatusCodec.Parse(e.Value, e.Version, problems); break;
-                case ClusterKeys.LegacyOptime: legacyOptime = StatusCodec.ParseLegacyOptime(e.Value, problems); break;
-                case ClusterKeys.Failover: failover = FailoverCodec.Parse(e.Value, e.Version, problems); break;
-                case ClusterKeys.Sync: sync = SyncCodec.Parse(e.Value, e.Version, problems); break;
-                case ClusterKeys.History: history = HistoryCodec.Parse(e.Value, e.Version, problems); break;
-                case ClusterKeys.Failsafe: failsafe = FailsafeCodec.Parse(e.Value, e.Version, problems); break;
+                case ClusterKeys.Status: status = StatusCodec.Parse(value, e.Version, problems); break;
+                case ClusterKeys.LegacyOptime: legacyOptime = StatusCodec.ParseLegacyOptime(value, problems); break;
+                case ClusterKeys.Failover: failover = FailoverCodec.Parse(value, e.Version, problems); break;
+                case ClusterKeys.Sync: sync = SyncCodec.Parse(value, e.Version, problems); break;
+                case ClusterKeys.History: history = HistoryCodec.Parse(value, e.Version, problems); break;
+                case ClusterKeys.Failsafe: failsafe = FailsafeCodec.Parse(value, e.Version, problems); break;
                 default:
                     if (e.Key.StartsWith(ClusterKeys.MembersPrefix, StringComparison.Ordinal))
                     {
                         var name = e.Key[ClusterKeys.MembersPrefix.Length..];
                         if (name.Length > 0 && !name.Contains('/'))
-                            members.Add(MemberCodec.Parse(name, e.Value, e.Version, e.Session, problems));
+                            members.Add(MemberCodec.Parse(name, value, e.Version, e.Session, problems));
                     }
                     break;
             }

@@ -14,19 +14,21 @@ public static class ConfigCodec
         {
             // Patroni treats an empty or broken config as missing: defaults apply and the leader rewrites it.
             if (value.Length > 0)
-                read.Problem(node is null ? $"not valid JSON ({error}); defaults apply" : $"expected a JSON object, found {JsonRead.Describe(node)}; defaults apply");
+                read.Problem($"{PatroniJson.DescribeUnexpected(node, error, "a JSON object")}; defaults apply");
             return new GlobalConfig { Version = version, RawJson = value };
         }
         var d = GlobalConfig.Default;
         var pg = obj["postgresql"] as JsonObject;
+        if (pg is null && obj["postgresql"] is { } notObject)
+            read.Problem($"field 'postgresql' should be an object, found {JsonRead.Describe(notObject)}; its defaults apply");
         return new GlobalConfig
         {
             Ttl = Positive(read, obj, "ttl", d.Ttl),
             LoopWait = Positive(read, obj, "loop_wait", d.LoopWait),
             RetryTimeout = Positive(read, obj, "retry_timeout", d.RetryTimeout),
             MaximumLagOnFailover = read.Long(obj, "maximum_lag_on_failover") ?? d.MaximumLagOnFailover,
-            PrimaryStartTimeout = NonNegative(read, obj, obj.ContainsKey("primary_start_timeout") ? "primary_start_timeout" : "master_start_timeout", d.PrimaryStartTimeout),
-            PrimaryStopTimeout = NonNegative(read, obj, obj.ContainsKey("primary_stop_timeout") ? "primary_stop_timeout" : "master_stop_timeout", d.PrimaryStopTimeout),
+            PrimaryStartTimeout = NonNegative(read, obj, Alias(obj, "primary_start_timeout", "master_start_timeout"), d.PrimaryStartTimeout),
+            PrimaryStopTimeout = NonNegative(read, obj, Alias(obj, "primary_stop_timeout", "master_stop_timeout"), d.PrimaryStopTimeout),
             SynchronousMode = read.Bool(obj, "synchronous_mode") ?? false,
             SynchronousModeStrict = read.Bool(obj, "synchronous_mode_strict") ?? false,
             SynchronousNodeCount = Positive(read, obj, "synchronous_node_count", d.SynchronousNodeCount),
@@ -41,9 +43,72 @@ public static class ConfigCodec
         };
     }
 
-    /// <summary>Serializes a configuration: its raw JSON, re-emitted compactly.</summary>
-    public static string Serialize(GlobalConfig config) =>
-        PatroniJson.TryParse(config.RawJson, out _) is JsonObject obj ? PatroniJson.Serialize(obj) : "{}";
+    /// <summary>
+    /// Serializes a configuration. <see cref="GlobalConfig.RawJson"/> is the base: only the keys whose typed property
+    /// differs from what that JSON reads as are written (changed in place, or appended at the end as Patroni's
+    /// <c>PATCH /config</c> does); every other key, its text and its position stay. When no typed property differs the
+    /// raw text itself is returned, byte for byte, so a value <c>patronictl edit-config</c> wrote with <c>", "</c>
+    /// separators stays as it is. A change re-emits the whole value compactly, as Patroni's REST API does.
+    /// </summary>
+    /// <remarks>
+    /// A property set back to its default is written explicitly (<c>"synchronous_mode":false</c>), except
+    /// <see cref="GlobalConfig.Pause"/>: resuming removes the <c>pause</c> key, as <c>patronictl resume</c> does.
+    /// </remarks>
+    public static string Serialize(GlobalConfig config)
+    {
+        JsonObject obj;
+        GlobalConfig baseline;
+        var fromRaw = false;
+        if (PatroniJson.TryParse(config.RawJson ?? "", out _) is JsonObject parsed)
+        {
+            obj = parsed;
+            baseline = Parse(config.RawJson!, config.Version, []);
+            fromRaw = true;
+        }
+        else
+        {
+            obj = new JsonObject();
+            baseline = GlobalConfig.Default;
+        }
+
+        var changed = false;
+        void Set(JsonObject target, string field, bool differs, JsonNode? value)
+        {
+            if (!differs) return;
+            changed = true;
+            if (value is null) target.Remove(field);
+            else target[field] = value; // in place when present, appended otherwise
+        }
+
+        Set(obj, "ttl", config.Ttl != baseline.Ttl, config.Ttl);
+        Set(obj, "loop_wait", config.LoopWait != baseline.LoopWait, config.LoopWait);
+        Set(obj, "retry_timeout", config.RetryTimeout != baseline.RetryTimeout, config.RetryTimeout);
+        Set(obj, "maximum_lag_on_failover", config.MaximumLagOnFailover != baseline.MaximumLagOnFailover, config.MaximumLagOnFailover);
+        Set(obj, Alias(obj, "primary_start_timeout", "master_start_timeout"), config.PrimaryStartTimeout != baseline.PrimaryStartTimeout, config.PrimaryStartTimeout);
+        Set(obj, Alias(obj, "primary_stop_timeout", "master_stop_timeout"), config.PrimaryStopTimeout != baseline.PrimaryStopTimeout, config.PrimaryStopTimeout);
+        Set(obj, "synchronous_mode", config.SynchronousMode != baseline.SynchronousMode, config.SynchronousMode);
+        Set(obj, "synchronous_mode_strict", config.SynchronousModeStrict != baseline.SynchronousModeStrict, config.SynchronousModeStrict);
+        Set(obj, "synchronous_node_count", config.SynchronousNodeCount != baseline.SynchronousNodeCount, config.SynchronousNodeCount);
+        Set(obj, "failsafe_mode", config.FailsafeMode != baseline.FailsafeMode, config.FailsafeMode);
+        Set(obj, "check_timeline", config.CheckTimeline != baseline.CheckTimeline, config.CheckTimeline);
+        Set(obj, "max_timelines_history", config.MaxTimelinesHistory != baseline.MaxTimelinesHistory, config.MaxTimelinesHistory);
+        Set(obj, "pause", config.Pause != baseline.Pause, config.Pause ? true : null);
+        if (config.UsePgRewind != baseline.UsePgRewind || config.UseSlots != baseline.UseSlots)
+        {
+            if (obj["postgresql"] is not JsonObject pg)
+            {
+                pg = new JsonObject();
+                obj["postgresql"] = pg;
+            }
+            Set(pg, "use_pg_rewind", config.UsePgRewind != baseline.UsePgRewind, config.UsePgRewind);
+            Set(pg, "use_slots", config.UseSlots != baseline.UseSlots, config.UseSlots);
+        }
+
+        return !changed && fromRaw ? config.RawJson! : PatroniJson.Serialize(obj);
+    }
+
+    private static string Alias(JsonObject obj, string name, string legacyName) =>
+        !obj.ContainsKey(name) && obj.ContainsKey(legacyName) ? legacyName : name;
 
     private static int Positive(JsonRead read, JsonObject obj, string field, int fallback)
     {

@@ -21,18 +21,21 @@ public static class FailsafeCodec
             }
         }
         else
-            read.Problem(node is null ? $"not valid JSON ({error}); ignored" : $"expected a JSON object, found {JsonRead.Describe(node)}; ignored");
+            read.Problem($"{PatroniJson.DescribeUnexpected(node, error, "a JSON object")}; ignored");
         return new FailsafeMembers(members.ToImmutable(), version, value);
     }
 
-    /// <summary>Serializes the map (members in name order when built from scratch).</summary>
+    /// <summary>
+    /// Serializes the map, members in name order. When <see cref="FailsafeMembers.RawJson"/> is a JSON object with the
+    /// same members and urls, it is returned byte for byte.
+    /// </summary>
     public static string Serialize(FailsafeMembers failsafe)
     {
-        if (failsafe.RawJson is { } raw && PatroniJson.TryParse(raw, out _) is JsonObject rawObj)
+        if (failsafe.RawJson is { } raw && PatroniJson.TryParse(raw, out _) is JsonObject)
         {
             var old = Parse(raw, failsafe.Version, []);
             if (old.Members.Count == failsafe.Members.Count && old.Members.All(m => failsafe.Members.TryGetValue(m.Key, out var u) && u == m.Value))
-                return PatroniJson.Serialize(rawObj);
+                return raw;
         }
         var obj = new JsonObject();
         foreach (var (k, v) in failsafe.Members.OrderBy(m => m.Key, StringComparer.Ordinal)) obj[k] = v;

@@ -13,7 +13,7 @@ public static class HistoryCodec
         var node = PatroniJson.TryParse(value, out var error);
         if (node is not JsonArray arr)
         {
-            read.Problem(node is null ? $"not valid JSON ({error}); ignored" : $"expected a JSON array, found {JsonRead.Describe(node)}; ignored");
+            read.Problem($"{PatroniJson.DescribeUnexpected(node, error, "a JSON array")}; ignored");
             return new TimelineHistory(ImmutableArray<TimelineHistoryEntry>.Empty, version, value);
         }
         var entries = ImmutableArray.CreateBuilder<TimelineHistoryEntry>();
@@ -31,13 +31,16 @@ public static class HistoryCodec
         return new TimelineHistory(entries.ToImmutable(), version, value);
     }
 
-    /// <summary>Serializes the history; an empty history is <c>[]</c>.</summary>
+    /// <summary>
+    /// Serializes the history; an empty history is <c>[]</c>. When <see cref="TimelineHistory.RawJson"/> is a JSON array
+    /// with the same entries, it is returned byte for byte.
+    /// </summary>
     public static string Serialize(TimelineHistory history)
     {
-        if (history.RawJson is { } raw && Parse(raw, history.Version, []) is var old && old.Entries.SequenceEqual(history.Entries) && PatroniJson.TryParse(raw, out _) is JsonArray rawArr)
-            return PatroniJson.Serialize(rawArr);
+        if (history.RawJson is { } raw && PatroniJson.TryParse(raw, out _) is JsonArray && Parse(raw, history.Version, []).Entries.SequenceEqual(history.Entries.IsDefault ? [] : history.Entries))
+            return raw;
         var arr = new JsonArray();
-        foreach (var e in history.Entries)
+        foreach (var e in history.Entries.IsDefault ? [] : history.Entries)
         {
             var line = new JsonArray(e.Timeline, e.SwitchLsn, e.Reason);
             if (e.Timestamp is not null || e.NewLeader is not null) line.Add(e.Timestamp);

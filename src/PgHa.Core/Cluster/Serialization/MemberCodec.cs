@@ -7,7 +7,8 @@ namespace PgHa.Cluster.Serialization;
 /// <summary>Reads and writes <c>members/&lt;name&gt;</c> values in Patroni's format.</summary>
 public static class MemberCodec
 {
-    // Patroni's touch_member builds the dict in this order; a member written from scratch uses it.
+    // Patroni's touch_member builds the dict in this order; a member written from scratch uses it, and a field added
+    // to an existing value is inserted where this order puts it.
     private static readonly string[] FieldOrder =
     [
         "conn_url", "api_url", "state", "role", "version", "proxy_url", "checkpoint_after_promote", "tags",
@@ -19,15 +20,20 @@ public static class MemberCodec
     {
         var key = ClusterKeys.Member(name);
         var read = new JsonRead(key, problems);
-        var member = new Member(name) { Version = version, Session = session };
-        var trimmed = value.TrimStart();
-        if (trimmed.StartsWith("postgres", StringComparison.Ordinal))
-            return member with { ConnUrl = value.Trim() }; // legacy form: the whole value is the connection url
+        var member = new Member(name) { Version = version, Session = session, RawJson = value };
+        if (IsLegacy(value))
+        {
+            // Governor's form, still read by Patroni: postgres://user:pass@host:port/db?application_name=<api_url>
+            var (connUrl, apiUrl) = ParseLegacy(value);
+            return member with { ConnUrl = connUrl, ApiUrl = apiUrl };
+        }
 
         var node = PatroniJson.TryParse(value, out var error);
         if (node is not JsonObject obj)
         {
-            read.Problem(node is null ? $"not valid JSON ({error}); member ignored except its name" : $"expected a JSON object, found {JsonRead.Describe(node)}");
+            read.Problem(node is null && error is not null
+                ? $"not valid JSON ({error}); member ignored except its name"
+                : $"expected a JSON object, found {JsonRead.Describe(node)}; member ignored except its name");
             return member;
         }
 
@@ -62,52 +68,128 @@ public static class MemberCodec
             PendingRestart = read.Bool(obj, "pending_restart") ?? false,
             Pause = read.Bool(obj, "pause") ?? false,
             CheckpointAfterPromote = read.Bool(obj, "checkpoint_after_promote"),
-            RawJson = value,
         };
     }
 
     /// <summary>
-    /// Serializes a member. Starting from <see cref="Member.RawJson"/> (when present) keeps unknown fields and their
-    /// order; known fields are updated in place, added in Patroni's order, or removed when unset.
+    /// Serializes a member. When <see cref="Member.RawJson"/> holds a JSON object, only the fields whose typed value
+    /// differs from what that JSON reads as are touched: changed in place, inserted at Patroni's position, or removed
+    /// when unset; unknown fields and the order of the rest stay as they are. When nothing differs the raw text itself
+    /// is returned, byte for byte. Without a usable <see cref="Member.RawJson"/> the value is built in Patroni's order.
     /// </summary>
+    /// <param name="member">The member to write.</param>
+    /// <param name="legacyMasterRole">Write the primary's role as <c>master</c> (Patroni 3.x), unless the raw value already says <c>primary</c>.</param>
     public static string Serialize(Member member, bool legacyMasterRole = true)
     {
-        var obj = member.RawJson is { } raw && PatroniJson.TryParse(raw, out _) is JsonObject parsed ? parsed : new JsonObject();
-        var values = new Dictionary<string, JsonNode?>
+        JsonObject obj;
+        Member baseline;
+        var fromRaw = false;
+        if (member.RawJson is { } raw && PatroniJson.TryParse(raw, out _) is JsonObject parsed)
         {
-            ["conn_url"] = member.ConnUrl,
-            ["api_url"] = member.ApiUrl,
-            ["state"] = member.State,
-            ["role"] = member.Role == MemberRole.Unknown ? (obj["role"]?.DeepClone()) : MemberRoles.ToWire(member.Role, legacyMasterRole && !IsPrimaryString(obj["role"])),
-            ["version"] = member.AgentVersion,
-            ["proxy_url"] = member.ProxyUrl,
-            ["checkpoint_after_promote"] = member.CheckpointAfterPromote is false ? false : null,
-            ["tags"] = member.Tags.Entries.IsDefaultOrEmpty ? null : TagsNode(member.Tags),
-            ["pending_restart"] = member.PendingRestart ? true : null,
-            ["xlog_location"] = member.XlogLocation,
-            ["replication_state"] = member.ReplicationState,
-            ["timeline"] = member.Timeline,
-            ["receive_lsn"] = member.ReceiveLsn,
-            ["replay_lsn"] = member.ReplayLsn,
-            ["pause"] = member.Pause ? true : null,
-        };
-        foreach (var field in FieldOrder)
-        {
-            var value = values[field];
-            if (value is null)
-                obj.Remove(field);
-            else if (!obj.TryGetPropertyValue(field, out var existing) || !JsonNode.DeepEquals(existing, value))
-                obj[field] = value;
+            fromRaw = true;
+            obj = parsed;
+            baseline = Parse(member.Name, raw, member.Version, member.Session, []);
         }
-        return PatroniJson.Serialize(obj);
+        else
+        {
+            if (member.RawJson is { } legacy && IsLegacy(legacy) && SameContent(Parse(member.Name, legacy, member.Version, member.Session, []), member))
+                return legacy;
+            obj = new JsonObject();
+            baseline = new Member(member.Name);
+        }
+
+        var changed = false;
+        void Apply(string field, bool differs, JsonNode? value)
+        {
+            if (!differs) return;
+            changed = true;
+            if (value is null) obj.Remove(field);
+            else if (obj.ContainsKey(field)) obj[field] = value;
+            else obj.Insert(InsertionIndex(obj, field), field, value);
+        }
+
+        Apply("conn_url", member.ConnUrl != baseline.ConnUrl, member.ConnUrl);
+        Apply("api_url", member.ApiUrl != baseline.ApiUrl, member.ApiUrl);
+        Apply("state", member.State != baseline.State, member.State);
+        if (member.Role != MemberRole.Unknown)
+        {
+            var wire = MemberRoles.ToWire(member.Role, legacyMasterRole && !IsPrimaryString(obj["role"]));
+            Apply("role", member.Role != baseline.Role || !IsString(obj["role"], wire), wire);
+        }
+        else
+            Apply("role", baseline.Role != MemberRole.Unknown, null); // unknown role text in the raw value is kept
+        Apply("version", member.AgentVersion != baseline.AgentVersion, member.AgentVersion);
+        Apply("proxy_url", member.ProxyUrl != baseline.ProxyUrl, member.ProxyUrl);
+        Apply("checkpoint_after_promote", member.CheckpointAfterPromote != baseline.CheckpointAfterPromote, member.CheckpointAfterPromote is false ? false : null); // Patroni only ever writes false
+        Apply("tags", !member.Tags.Equals(baseline.Tags), member.Tags.Entries.IsDefaultOrEmpty ? null : TagsNode(member.Tags));
+        Apply("pending_restart", member.PendingRestart != baseline.PendingRestart, member.PendingRestart ? true : null);
+        Apply("xlog_location", member.XlogLocation != baseline.XlogLocation, member.XlogLocation);
+        Apply("replication_state", member.ReplicationState != baseline.ReplicationState, member.ReplicationState);
+        Apply("timeline", member.Timeline != baseline.Timeline, member.Timeline);
+        Apply("receive_lsn", member.ReceiveLsn != baseline.ReceiveLsn, member.ReceiveLsn);
+        Apply("replay_lsn", member.ReplayLsn != baseline.ReplayLsn, member.ReplayLsn);
+        Apply("pause", member.Pause != baseline.Pause, member.Pause ? true : null);
+
+        return !changed && fromRaw ? member.RawJson! : PatroniJson.Serialize(obj);
     }
 
-    private static bool IsPrimaryString(JsonNode? node) => node is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() == "primary";
+    /// <summary>True for Governor's legacy value: a bare connection url instead of JSON (Patroni checks <c>startswith('postgres')</c>).</summary>
+    private static bool IsLegacy(string value) => value.StartsWith("postgres", StringComparison.Ordinal);
+
+    /// <summary>Patroni's <c>parse_connection_string</c>: the url without its query, and <c>application_name</c> from the query as api_url.</summary>
+    private static (string ConnUrl, string? ApiUrl) ParseLegacy(string value)
+    {
+        var text = value;
+        var fragment = "";
+        var hash = text.IndexOf('#', StringComparison.Ordinal);
+        if (hash >= 0) { fragment = text[hash..]; text = text[..hash]; }
+        var question = text.IndexOf('?', StringComparison.Ordinal);
+        if (question < 0) return (value, null);
+        string? apiUrl = null;
+        foreach (var pair in text[(question + 1)..].Split('&'))
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0 || eq == pair.Length - 1) continue; // parse_qsl drops blank values
+            if (Unquote(pair[..eq]) == "application_name") { apiUrl = Unquote(pair[(eq + 1)..]); break; }
+        }
+        return (text[..question] + fragment, apiUrl);
+    }
+
+    private static string Unquote(string s)
+    {
+        try { return Uri.UnescapeDataString(s.Replace('+', ' ')); }
+        catch (UriFormatException) { return s; }
+    }
+
+    private static bool SameContent(Member a, Member b) => a with { Version = b.Version, Session = b.Session, RawJson = b.RawJson } == b;
+
+    private static int InsertionIndex(JsonObject obj, string field)
+    {
+        var rank = Array.IndexOf(FieldOrder, field);
+        var index = 0;
+        foreach (var (key, _) in obj)
+        {
+            var other = Array.IndexOf(FieldOrder, key);
+            if (other > rank) return index;
+            index++;
+        }
+        return index;
+    }
+
+    private static bool IsPrimaryString(JsonNode? node) => IsString(node, "primary");
+
+    private static bool IsString(JsonNode? node, string text) => node is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() == text;
 
     private static JsonObject TagsNode(MemberTags tags)
     {
         var o = new JsonObject();
-        foreach (var (k, v) in tags.Entries) o[k] = JsonNode.Parse(v);
+        foreach (var (k, v) in tags.Entries)
+        {
+            var value = PatroniJson.TryParse(v, out var error);
+            if (value is null && error is not null)
+                throw new ArgumentException($"tag '{k}' is not valid JSON text: {error}", nameof(tags));
+            o[k] = value;
+        }
         return o;
     }
 }

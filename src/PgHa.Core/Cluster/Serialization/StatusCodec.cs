@@ -14,7 +14,7 @@ public static class StatusCodec
         var node = PatroniJson.TryParse(value, out var error);
         if (node is not JsonObject obj)
         {
-            read.Problem(node is null ? $"not valid JSON ({error}); ignored" : $"expected a JSON object, found {JsonRead.Describe(node)}; ignored");
+            read.Problem($"{PatroniJson.DescribeUnexpected(node, error, "a JSON object")}; ignored");
             return new ClusterStatus(null, ImmutableDictionary<string, long>.Empty, ImmutableArray<string>.Empty, version, value);
         }
         var slots = ImmutableDictionary.CreateBuilder<string, long>(StringComparer.Ordinal);
@@ -31,8 +31,15 @@ public static class StatusCodec
 
         var retain = ImmutableArray.CreateBuilder<string>();
         if (obj["retain_slots"] is JsonArray arr)
+        {
             foreach (var item in arr)
+            {
                 if (item is JsonValue v && v.TryGetValue<string>(out var s)) retain.Add(s);
+                else read.Problem($"field 'retain_slots' has a non-string entry {JsonRead.Describe(item)}; ignored");
+            }
+        }
+        else if (obj["retain_slots"] is { } notArray)
+            read.Problem($"field 'retain_slots' should be an array, found {JsonRead.Describe(notArray)}; ignored");
         return new ClusterStatus(read.Long(obj, "optime"), slots.ToImmutable(), retain.ToImmutable(), version, value);
     }
 
@@ -44,11 +51,14 @@ public static class StatusCodec
         return null;
     }
 
-    /// <summary>Serializes as Patroni does: <c>optime</c>, then <c>slots</c> and <c>retain_slots</c> only when non-empty.</summary>
+    /// <summary>
+    /// Serializes as Patroni does: <c>optime</c>, then <c>slots</c> and <c>retain_slots</c> only when non-empty. When
+    /// <see cref="ClusterStatus.RawJson"/> is a JSON object with the same content, it is returned byte for byte.
+    /// </summary>
     public static string Serialize(ClusterStatus status)
     {
-        if (status.RawJson is { } raw && SameContent(status, Parse(raw, status.Version, [])))
-            return PatroniJson.Serialize(PatroniJson.TryParse(raw, out _));
+        if (status.RawJson is { } raw && PatroniJson.TryParse(raw, out _) is JsonObject && SameContent(status, Parse(raw, status.Version, [])))
+            return raw;
         var obj = new JsonObject { ["optime"] = status.Optime ?? 0 };
         if (status.Slots.Count > 0)
         {

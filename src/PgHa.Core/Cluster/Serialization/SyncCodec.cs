@@ -13,7 +13,7 @@ public static class SyncCodec
         var node = PatroniJson.TryParse(value, out var error);
         if (node is not JsonObject obj)
         {
-            read.Problem(node is null ? $"not valid JSON ({error}); ignored" : $"expected a JSON object, found {JsonRead.Describe(node)}; ignored");
+            read.Problem($"{PatroniJson.DescribeUnexpected(node, error, "a JSON object")}; ignored");
             return SyncState.Empty with { Version = version, RawJson = value };
         }
         var standbys = read.String(obj, "sync_standby") is { } s
@@ -22,11 +22,14 @@ public static class SyncCodec
         return new SyncState(read.String(obj, "leader"), standbys, read.Int(obj, "quorum"), version, value);
     }
 
-    /// <summary>Serializes with standbys sorted and comma-joined, <c>null</c> when none.</summary>
+    /// <summary>
+    /// Serializes with standbys sorted and comma-joined, <c>null</c> when none. When <see cref="SyncState.RawJson"/> is
+    /// a JSON object with the same content, it is returned byte for byte.
+    /// </summary>
     public static string Serialize(SyncState state)
     {
-        if (state.RawJson is { } raw && Parse(raw, state.Version, []) is var old && old.Equals(state) && PatroniJson.TryParse(raw, out _) is JsonObject rawObj)
-            return PatroniJson.Serialize(rawObj);
+        if (state.RawJson is { } raw && PatroniJson.TryParse(raw, out _) is JsonObject && Parse(raw, state.Version, []).Equals(state))
+            return raw;
         var obj = new JsonObject
         {
             ["leader"] = state.Leader,
