@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using PgHa.Cluster;
 using PgHa.Decisions;
 using PgHa.Loop;
+using PgHa.Testing;
 
 namespace PgHa.Simulation;
 
@@ -45,7 +46,7 @@ public sealed class SimNode
         if (Agent is not null) return;
         var actor = new SimActor(Name);
         var time = new SimTimeProvider(_run.Scheduler, actor);
-        var dcs = new SimDcsClient(_run.Scheduler, actor, _run.Store, _run.Network, Index, Name);
+        var dcs = new SimDcsClient(_run.Scheduler, actor, new InMemoryDcs(_run.Store, SimulationRun.Namespace, SimulationRun.Scope, Name), _run.Network, Index, _run.Options.BrokenAcquire);
         var pg = new SimPostgresControl(_run.Scheduler, actor, Server, _run.ServerOf, _run.NewSystemId);
         pg.Promoted += _run.OnPromoted;
         var peers = new SimPeerClient(_run.Scheduler, actor, _run.Network, Index, _run.NodeOf);

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using PgHa.Cluster;
 using PgHa.Cluster.Serialization;
 using PgHa.Decisions;
+using PgHa.Testing;
 
 namespace PgHa.Simulation;
 
@@ -37,7 +38,7 @@ public sealed class SimulationRun
         _random = new Random(seed);
         Scheduler = new SimScheduler();
         Network = new SimNetwork(_random, options.Nodes);
-        Store = new SimDcsStore(Scheduler) { BrokenAcquireIgnoresHolder = options.BrokenAcquire };
+        Store = new InMemoryDcsStore(new SimTimeProvider(Scheduler, null));
         Trace = options.Trace ? [] : null;
 
         // Random valid timing: loop_wait + 2*retry_timeout <= ttl, with room for the fence margin.
@@ -80,8 +81,17 @@ public sealed class SimulationRun
     public SimScheduler Scheduler { get; }
     /// <summary>The network.</summary>
     public SimNetwork Network { get; }
-    /// <summary>The DCS.</summary>
-    public SimDcsStore Store { get; }
+    /// <summary>The DCS server every node talks to (the shipped in-memory implementation).</summary>
+    public InMemoryDcsStore Store { get; }
+
+    /// <summary>DCS namespace of the simulated cluster.</summary>
+    public const string Namespace = "service";
+
+    /// <summary>Scope of the simulated cluster.</summary>
+    public const string Scope = "sim";
+
+    private static readonly string Prefix = ClusterKeys.Prefix(Namespace, Scope);
+    private string? _lastFailoverRequest;
     /// <summary>Dynamic configuration every node bootstraps with.</summary>
     public GlobalConfig Config { get; }
     /// <summary>ttl.</summary>
@@ -121,9 +131,9 @@ public sealed class SimulationRun
     {
         if (_bootstrapped) _promotions++;
         Record(server.Name, $"promoted to timeline {server.Timeline} at lsn {server.Lsn}");
-        var cluster = ClusterStateReader.Read(Store.ReadAll());
+        var cluster = ClusterStateReader.Read(Store.ReadAll(Prefix));
         // Only an explicit failover (no leader named) to this very node may lose data by the operator's choice.
-        var request = Store.LastFailoverRequest is { } raw ? FailoverCodec.Parse(raw, default, []) : null;
+        var request = _lastFailoverRequest is { } raw ? FailoverCodec.Parse(raw, default, []) : null;
         var manual = request is { IsSwitchover: false } && request.Candidate == server.Name;
         if (!manual && cluster.Status?.Optime is { } optime && optime - server.Lsn > _maxLag)
             Fail($"{server.Name} was promoted at lsn {server.Lsn}, {optime - server.Lsn} bytes behind the leader's last optime {optime} (maximum_lag_on_failover {_maxLag})");
@@ -140,7 +150,7 @@ public sealed class SimulationRun
 
     private void CheckInvariants()
     {
-        var leader = Store.Leader;
+        var leader = Store.PeekLeader(Prefix);
         SimNode? writer = null;
         foreach (var n in _nodes)
         {
@@ -155,7 +165,6 @@ public sealed class SimulationRun
 
     private void OnTick()
     {
-        Store.ExpireNow();
         foreach (var n in _nodes)
         {
             var s = n.Server;
@@ -231,18 +240,18 @@ public sealed class SimulationRun
 
     private long TotalCycles() => _nodes.Sum(n => n.Cycles);
 
-    private bool Bootstrapped() => Store.Leader is { } l && NodeOf(l.Holder) is { Server.AcceptsWrites: true }
+    private bool Bootstrapped() => Store.PeekLeader(Prefix) is { } l && NodeOf(l.Holder) is { Server.AcceptsWrites: true }
         && _nodes.All(n => n.Server is { Initialized: true, Running: true });
 
     private bool OneLeader()
     {
         var writers = _nodes.Where(n => n.Server.AcceptsWrites).ToList();
-        return writers.Count == 1 && Store.Leader is { } l && l.Holder == writers[0].Name;
+        return writers.Count == 1 && Store.PeekLeader(Prefix) is { } l && l.Holder == writers[0].Name;
     }
 
     private string Describe() => string.Join("; ", _nodes.Select(n =>
         $"{n.Name}:{(n.Server.Running ? "up" : "down")}/{n.Server.Role}/tl{n.Server.Timeline}/lsn{n.Server.Lsn}/{(n.Agent is null ? "agent-dead" : "agent-ok")}"))
-        + $"; lock={(Store.Leader?.Holder ?? "free")}";
+        + $"; lock={(Store.PeekLeader(Prefix)?.Holder ?? "free")}";
 
     private TimeSpan RandomSpan(TimeSpan min, TimeSpan max) => min + TimeSpan.FromTicks((long)(_random.NextDouble() * Math.Max(0, (max - min).Ticks)));
 
@@ -309,11 +318,14 @@ public sealed class SimulationRun
             case 9:
             {
                 // An operator asks for a switchover through the DCS (patronictl's fallback path).
-                var leader = Store.Leader?.Holder;
+                var leader = Store.PeekLeader(Prefix)?.Holder;
                 var candidate = _random.Next(2) == 0 ? null : _nodes[_random.Next(_nodes.Count)].Name;
                 what = $"switchover requested from {leader ?? "-"} to {candidate ?? "any"}";
                 if (leader is not null && candidate != leader)
-                    Store.Write(ClusterKeys.Failover, FailoverCodec.Serialize(new FailoverRequest(leader, candidate, null, default)), Dcs.WriteCondition.Always);
+                {
+                    _lastFailoverRequest = FailoverCodec.Serialize(new FailoverRequest(leader, candidate, null, default));
+                    Store.TryWrite(Prefix, ClusterKeys.Failover, _lastFailoverRequest, Dcs.WriteCondition.Always);
+                }
                 break;
             }
             default:

@@ -111,20 +111,12 @@ public sealed class HaLoop
         }
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var delay = Task.Delay(timeout, _time, cts.Token);
-        if (watchDcs)
-        {
-            var dcsWait = _dcs.WaitForChangeAsync(timeout, cts.Token);
-            await Task.WhenAny(wake, delay, dcsWait).ConfigureAwait(false);
-            // Cancel (not CancelAsync): the registrations run inline, so no continuation hops to another thread.
-            cts.Cancel();
-            await Quietly(dcsWait).ConfigureAwait(false);
-        }
-        else
-        {
-            await Task.WhenAny(wake, delay).ConfigureAwait(false);
-            cts.Cancel();
-        }
-        await Quietly(delay).ConfigureAwait(false);
+        var dcsWait = watchDcs ? _dcs.WaitForChangeAsync(timeout, cts.Token) : null;
+        await (dcsWait is null ? Task.WhenAny(wake, delay) : Task.WhenAny(wake, delay, dcsWait)).ConfigureAwait(false);
+        // Cancel (not CancelAsync): the registrations run inline, so no continuation hops to another thread. The
+        // losers of the race are not awaited: a cancelled wait is the normal case, not worth an exception per cycle.
+        cts.Cancel();
+        if (dcsWait is not null) Observe(dcsWait);
         lock (_gate)
         {
             if (_wake.Task.IsCompleted) _wake = NewWake();
@@ -454,10 +446,10 @@ public sealed class HaLoop
     // one thread stays deterministic.
     private static TaskCompletionSource NewWake() => new();
 
-    private static async Task Quietly(Task task)
+    /// <summary>Marks a fault of a task nobody awaits as observed, without throwing.</summary>
+    private static void Observe(Task task)
     {
-        try { await task.ConfigureAwait(false); }
-        catch (OperationCanceledException) { }
-        catch (DcsUnavailableException) { }
+        if (task.IsCompleted) _ = task.Exception;
+        else _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 }
