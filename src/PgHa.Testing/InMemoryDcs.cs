@@ -27,6 +27,8 @@ public sealed class InMemoryDcs : IDcs
     private long _seenRevision;
     private volatile bool _reachable = true;
     private volatile bool _disposed;
+    private ClusterState? _lastRead;
+    private TouchedMember? _lastTouch;
 
     /// <summary>Connects member <paramref name="memberName"/> of cluster <paramref name="scope"/> to <paramref name="store"/>.</summary>
     /// <param name="store">The shared store.</param>
@@ -80,7 +82,10 @@ public sealed class InMemoryDcs : IDcs
         var entries = Store.ReadAll(Prefix, out var revision);
         // WaitForChangeAsync wakes for what changed after this read, as an etcd watch started at the read's revision.
         Volatile.Write(ref _seenRevision, revision);
-        return Task.FromResult(ClusterStateReader.Read(entries));
+        // Unchanged values are taken from the previous view instead of being parsed again, as a real adapter would.
+        var state = ClusterStateReader.Read(entries, Volatile.Read(ref _lastRead));
+        Volatile.Write(ref _lastRead, state);
+        return Task.FromResult(state);
     }
 
     /// <inheritdoc />
@@ -120,7 +125,11 @@ public sealed class InMemoryDcs : IDcs
         if (!string.Equals(self.Name, MemberName, StringComparison.Ordinal))
             throw new ArgumentException($"This connection acts for member '{MemberName}', not '{self.Name}'.", nameof(self));
         if (Refuse<bool>(cancellationToken) is { } refused) return refused;
-        Store.TouchMember(Prefix, MemberName, MemberCodec.Serialize(self), ttl);
+        // A node publishes the same member cycle after cycle; serialize only when it changed.
+        var last = Volatile.Read(ref _lastTouch);
+        var json = last is not null && last.Member == self ? last.Json : MemberCodec.Serialize(self);
+        if (last is null || !ReferenceEquals(last.Json, json)) Volatile.Write(ref _lastTouch, new TouchedMember(self, json));
+        Store.TouchMember(Prefix, MemberName, json, ttl);
         return Task.CompletedTask;
     }
 
@@ -181,4 +190,6 @@ public sealed class InMemoryDcs : IDcs
         if (!_reachable) return Task.FromException<T>(new DcsUnavailableException($"The in-memory DCS is unreachable from member '{MemberName}' (simulated partition)."));
         return null;
     }
+
+    private sealed record TouchedMember(Member Member, string Json);
 }

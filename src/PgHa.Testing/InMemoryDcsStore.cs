@@ -56,6 +56,9 @@ public sealed class InMemoryDcsStore
 
     /// <summary>Creates an empty store whose TTLs and wait timeouts run on <paramref name="timeProvider"/>.</summary>
     /// <param name="timeProvider">The clock; a <c>FakeTimeProvider</c> or a simulator's clock makes expiry deterministic.</param>
+    private List<(Waiter Waiter, bool Result, CancellationToken? CancelledBy)> _pending = [];
+    private int _depth;
+
     public InMemoryDcsStore(TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(timeProvider);
@@ -72,7 +75,7 @@ public sealed class InMemoryDcsStore
     {
         get
         {
-            lock (_gate) return _revision;
+            using (Enter()) return _revision;
         }
     }
 
@@ -88,7 +91,7 @@ public sealed class InMemoryDcsStore
         ValidateTtl(ttl);
         Span<char> buffer = stackalloc char[StackKeyLength];
         var key = Compose(buffer, prefix, ClusterKeys.Leader);
-        lock (_gate)
+        using (Enter())
         {
             var now = Now();
             if (Find(key, now) is not null) return null;
@@ -111,7 +114,7 @@ public sealed class InMemoryDcsStore
         if (!string.Equals(held.Holder, memberName, StringComparison.Ordinal)) return null;
         Span<char> buffer = stackalloc char[StackKeyLength];
         var key = Compose(buffer, prefix, ClusterKeys.Leader);
-        lock (_gate)
+        using (Enter())
         {
             var now = Now();
             if (Find(key, now) is not { } entry
@@ -131,7 +134,7 @@ public sealed class InMemoryDcsStore
         ValidateName(memberName, nameof(memberName));
         Span<char> buffer = stackalloc char[StackKeyLength];
         var key = Compose(buffer, prefix, ClusterKeys.Leader);
-        lock (_gate)
+        using (Enter())
         {
             if (Find(key, Now()) is not { } entry || !string.Equals(entry.Value, memberName, StringComparison.Ordinal))
                 return false;
@@ -153,7 +156,7 @@ public sealed class InMemoryDcsStore
         ValidateTtl(ttl);
         Span<char> buffer = stackalloc char[StackKeyLength];
         var key = Compose(buffer, prefix, ClusterKeys.MembersPrefix, memberName);
-        lock (_gate)
+        using (Enter())
         {
             var now = Now();
             var expiresAt = ExpiryOf(now, ttl);
@@ -184,7 +187,7 @@ public sealed class InMemoryDcsStore
         ArgumentNullException.ThrowIfNull(value);
         Span<char> buffer = stackalloc char[StackKeyLength];
         var absolute = Compose(buffer, prefix, key);
-        lock (_gate)
+        using (Enter())
         {
             var entry = Find(absolute, Now());
             switch (condition.Kind)
@@ -207,7 +210,7 @@ public sealed class InMemoryDcsStore
         ValidateRelativeKey(key);
         Span<char> buffer = stackalloc char[StackKeyLength];
         var absolute = Compose(buffer, prefix, key);
-        lock (_gate)
+        using (Enter())
         {
             if (Find(absolute, Now()) is not { } entry) return false;
             switch (condition.Kind)
@@ -226,7 +229,7 @@ public sealed class InMemoryDcsStore
     public int DeletePrefix(string prefix)
     {
         ValidatePrefix(prefix);
-        lock (_gate)
+        using (Enter())
         {
             var now = Now();
             var live = 0;
@@ -251,7 +254,7 @@ public sealed class InMemoryDcsStore
     public IReadOnlyList<DcsEntry> ReadAll(string prefix, out long revision)
     {
         ValidatePrefix(prefix);
-        lock (_gate)
+        using (Enter())
         {
             var start = SweepRange(prefix, Now(), out var count);
             revision = _revision;
@@ -272,7 +275,7 @@ public sealed class InMemoryDcsStore
         ValidatePrefix(prefix);
         Span<char> buffer = stackalloc char[StackKeyLength];
         var key = Compose(buffer, prefix, ClusterKeys.Leader);
-        lock (_gate)
+        using (Enter())
         {
             if (!_entryLookup.TryGetValue(key, out var entry) || entry.ExpiresAt <= Now()) return null;
             return (entry.Value, entry.ExpiresAt == Never ? DateTimeOffset.MaxValue : new DateTimeOffset(entry.ExpiresAt, TimeSpan.Zero));
@@ -287,7 +290,7 @@ public sealed class InMemoryDcsStore
     public long GetChangeCounter(string keyOrPrefix)
     {
         ValidateWatchTarget(keyOrPrefix);
-        lock (_gate) return _watchPointLookup.TryGetValue(keyOrPrefix, out var point) ? point.Counter : 0;
+        using (Enter()) return _watchPointLookup.TryGetValue(keyOrPrefix, out var point) ? point.Counter : 0;
     }
 
     /// <summary>
@@ -318,7 +321,7 @@ public sealed class InMemoryDcsStore
             throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be non-negative or infinite.");
         if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<bool>(cancellationToken);
 
-        lock (_gate)
+        using (Enter())
         {
             var now = Now();
             var points = new WatchPoint[keysOrPrefixes.Count];
@@ -348,7 +351,7 @@ public sealed class InMemoryDcsStore
 
     private void OnTimer(Waiter waiter)
     {
-        lock (_gate)
+        using (Enter())
         {
             if (waiter.Task.IsCompleted) return;
             var now = Now();
@@ -366,7 +369,7 @@ public sealed class InMemoryDcsStore
 
     private void OnCancelled(Waiter waiter, CancellationToken token)
     {
-        lock (_gate)
+        using (Enter())
         {
             if (!waiter.Task.IsCompleted) Complete(waiter, result: false, cancelledBy: token);
         }
@@ -462,14 +465,43 @@ public sealed class InMemoryDcsStore
         }
     }
 
-    private static void Complete(Waiter waiter, bool result, CancellationToken? cancelledBy)
+    private void Complete(Waiter waiter, bool result, CancellationToken? cancelledBy)
     {
         foreach (var point in waiter.Points) point.Waiters!.Remove(waiter);
         waiter.Timer?.Dispose();
         waiter.Registration.Unregister();
-        // Continuations run asynchronously (see Waiter), so completing under the lock runs no caller code here.
-        if (cancelledBy is { } token) waiter.TrySetCanceled(token);
-        else waiter.TrySetResult(result);
+        // Completed after the lock is released (see Exit): no caller code runs under the lock, yet continuations run
+        // inline on the thread that caused the change, which keeps a single-threaded simulation on its thread.
+        _pending.Add((waiter, result, cancelledBy));
+    }
+
+    private GateScope Enter()
+    {
+        _gate.Enter();
+        _depth++;
+        return new GateScope(this);
+    }
+
+    private void Exit()
+    {
+        List<(Waiter Waiter, bool Result, CancellationToken? CancelledBy)>? due = null;
+        if (--_depth == 0 && _pending.Count > 0)
+        {
+            due = _pending;
+            _pending = [];
+        }
+        _gate.Exit();
+        if (due is null) return;
+        foreach (var (waiter, result, cancelledBy) in due)
+        {
+            if (cancelledBy is { } token) waiter.TrySetCanceled(token);
+            else waiter.TrySetResult(result);
+        }
+    }
+
+    private readonly struct GateScope(InMemoryDcsStore store) : IDisposable
+    {
+        public void Dispose() => store.Exit();
     }
 
     private WatchPoint GetOrAddWatchPoint(ReadOnlySpan<char> keyOrPrefix)
@@ -576,10 +608,9 @@ public sealed class InMemoryDcsStore
         public List<Waiter>? Waiters;
     }
 
-    // Continuations run asynchronously so that a write completing a waiter never runs the waiting node's code inside
-    // the writer's call (and inside the store's lock).
+    // Completed only outside the store's lock (see Exit), so a waiter's continuation never runs under it.
     private sealed class Waiter(InMemoryDcsStore store, string[] targets, WatchPoint[] points, long deadline)
-        : TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously)
+        : TaskCompletionSource<bool>
     {
         public InMemoryDcsStore Store { get; } = store;
         public string[] Targets { get; } = targets;

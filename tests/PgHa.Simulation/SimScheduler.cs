@@ -22,6 +22,9 @@ public sealed class SimScheduler
     /// <summary>Number of events executed.</summary>
     public long EventsRun { get; private set; }
 
+    /// <summary>Set when code tried to schedule work from another thread: the run is no longer reproducible.</summary>
+    public string? DeterminismBreach { get; private set; }
+
     /// <summary>Called after every event (invariant checks).</summary>
     public Action? AfterEvent { get; set; }
 
@@ -30,7 +33,11 @@ public sealed class SimScheduler
     {
         // Everything must happen on the run's thread; work arriving from elsewhere would make the run irreproducible.
         if (_thread != 0 && Environment.CurrentManagedThreadId != _thread)
-            throw new InvalidOperationException("simulation event scheduled from a foreign thread: some code hopped off the simulation thread");
+        {
+            // Not thrown: the culprit is usually a continuation nobody observes. Recorded, and the run fails on it.
+            DeterminismBreach ??= $"an event was scheduled from a foreign thread (some code left the simulation thread):{Environment.NewLine}{Environment.StackTrace}";
+            return;
+        }
         if (atTicks < NowTicks) atTicks = NowTicks;
         _queue.Enqueue(new SimEvent(owner, action), (atTicks, _seq++));
     }

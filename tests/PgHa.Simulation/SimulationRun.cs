@@ -150,6 +150,7 @@ public sealed class SimulationRun
 
     private void CheckInvariants()
     {
+        if (Scheduler.DeterminismBreach is { } breach) Fail(breach);
         var leader = Store.PeekLeader(Prefix);
         SimNode? writer = null;
         foreach (var n in _nodes)
@@ -233,6 +234,7 @@ public sealed class SimulationRun
             if (!OneLeader()) Fail($"leadership changed after the cluster healed: {Describe()}");
         }
 
+        if (Scheduler.DeterminismBreach is { } breach) Fail(breach);
         return new SimulationResult(Seed, TotalCycles(), Scheduler.EventsRun, _violation, (IReadOnlyList<string>?)Trace ?? [],
             healed < TimeSpan.Zero ? TimeSpan.Zero : healed, $"ttl={Ttl.TotalSeconds} loop_wait={LoopWait.TotalSeconds} retry_timeout={RetryTimeout.TotalSeconds}",
             _nodes.Sum(n => n.Server.FenceTrips), _promotions);

@@ -9,7 +9,13 @@ namespace PgHa.Cluster.Serialization;
 public static class ClusterStateReader
 {
     /// <summary>Parses the entries; keys outside Patroni's layout are ignored, bad values are reported in <see cref="ClusterState.Problems"/>.</summary>
-    public static ClusterState Read(IEnumerable<DcsEntry> entries)
+    public static ClusterState Read(IEnumerable<DcsEntry> entries) => Read(entries, previous: null);
+
+    /// <summary>
+    /// Parses the entries, reusing every value of <paramref name="previous"/> (the last view read from the same DCS)
+    /// whose version and text are unchanged, with its problems: an idle cluster is then read without parsing any JSON.
+    /// </summary>
+    public static ClusterState Read(IEnumerable<DcsEntry> entries, ClusterState? previous)
     {
         var problems = new List<DcsDataProblem>();
         var members = new List<Member>();
@@ -37,30 +43,54 @@ public static class ClusterStateReader
             }
         }
 
+        bool Reuse<T>(DcsEntry e, T? old, Func<T, DcsVersion> version, Func<T, string?> raw) where T : class
+        {
+            if (old is null || version(old) != e.Version || !string.Equals(raw(old), e.Value, StringComparison.Ordinal)) return false;
+            foreach (var p in previous!.Problems)
+                if (p.Key == e.Key) problems.Add(p);
+            return true;
+        }
+
         void Apply(DcsEntry e)
         {
             var value = e.Value ?? "";
             switch (e.Key)
             {
                 case ClusterKeys.Initialize: initialize = new ClusterInitialize(value.Trim(), e.Version); break;
-                case ClusterKeys.Config: config = ConfigCodec.Parse(value, e.Version, problems); break;
+                case ClusterKeys.Config:
+                    config = Reuse(e, previous?.Config, c => c.Version, c => c.RawJson) ? previous!.Config : ConfigCodec.Parse(value, e.Version, problems);
+                    break;
                 case ClusterKeys.Leader:
                     var holder = value.Trim();
                     if (holder.Length == 0) problems.Add(new DcsDataProblem(e.Key, "leader key is empty; treated as held by an unknown member until it expires"));
                     leader = new LeaderLock(holder, e.Version, e.Session);
                     break;
-                case ClusterKeys.Status: status = StatusCodec.Parse(value, e.Version, problems); break;
+                case ClusterKeys.Status:
+                    status = Reuse(e, previous?.Status, x => x.Version, x => x.RawJson) ? previous!.Status : StatusCodec.Parse(value, e.Version, problems);
+                    break;
                 case ClusterKeys.LegacyOptime: legacyOptime = StatusCodec.ParseLegacyOptime(value, problems); break;
-                case ClusterKeys.Failover: failover = FailoverCodec.Parse(value, e.Version, problems); break;
-                case ClusterKeys.Sync: sync = SyncCodec.Parse(value, e.Version, problems); break;
-                case ClusterKeys.History: history = HistoryCodec.Parse(value, e.Version, problems); break;
-                case ClusterKeys.Failsafe: failsafe = FailsafeCodec.Parse(value, e.Version, problems); break;
+                case ClusterKeys.Failover:
+                    failover = Reuse(e, previous?.Failover, x => x.Version, x => x.RawJson) ? previous!.Failover : FailoverCodec.Parse(value, e.Version, problems);
+                    break;
+                case ClusterKeys.Sync:
+                    sync = Reuse(e, previous?.Sync, x => x.Version, x => x.RawJson) ? previous!.Sync : SyncCodec.Parse(value, e.Version, problems);
+                    break;
+                case ClusterKeys.History:
+                    history = Reuse(e, previous?.History, x => x.Version, x => x.RawJson) ? previous!.History : HistoryCodec.Parse(value, e.Version, problems);
+                    break;
+                case ClusterKeys.Failsafe:
+                    failsafe = Reuse(e, previous?.Failsafe, x => x.Version, x => x.RawJson) ? previous!.Failsafe : FailsafeCodec.Parse(value, e.Version, problems);
+                    break;
                 default:
                     if (e.Key.StartsWith(ClusterKeys.MembersPrefix, StringComparison.Ordinal))
                     {
                         var name = e.Key[ClusterKeys.MembersPrefix.Length..];
                         if (name.Length > 0 && !name.Contains('/'))
-                            members.Add(MemberCodec.Parse(name, value, e.Version, e.Session, problems));
+                        {
+                            var old = previous?.GetMember(name);
+                            members.Add(old is not null && old.Session == e.Session && Reuse(e, old, m => m.Version, m => m.RawJson)
+                                ? old : MemberCodec.Parse(name, value, e.Version, e.Session, problems));
+                        }
                     }
                     break;
             }
