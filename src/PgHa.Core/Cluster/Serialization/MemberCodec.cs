@@ -18,16 +18,24 @@ public static class MemberCodec
     /// <summary>Parses a member value. Never throws: problems are appended to <paramref name="problems"/>.</summary>
     public static Member Parse(string name, string value, DcsVersion version, string? session, List<DcsDataProblem> problems)
     {
-        var key = ClusterKeys.Member(name);
-        var read = new JsonRead(key, problems);
-        var member = new Member(name) { Version = version, Session = session, RawJson = value };
         if (IsLegacy(value))
         {
             // Governor's form, still read by Patroni: postgres://user:pass@host:port/db?application_name=<api_url>
             var (connUrl, apiUrl) = ParseLegacy(value);
-            return member with { ConnUrl = connUrl, ApiUrl = apiUrl };
+            return new Member(name) { Version = version, Session = session, RawJson = value, ConnUrl = connUrl, ApiUrl = apiUrl };
         }
 
+        return MemberFastReader.TryRead(name, value, version, session, out var fast)
+            ? fast
+            : ParseTolerant(name, value, version, session, problems);
+    }
+
+    /// <summary>The tree-based parse that tolerates and reports every kind of bad value (the fast reader's fallback).</summary>
+    internal static Member ParseTolerant(string name, string value, DcsVersion version, string? session, List<DcsDataProblem> problems)
+    {
+        var key = ClusterKeys.Member(name);
+        var read = new JsonRead(key, problems);
+        var member = new Member(name) { Version = version, Session = session, RawJson = value };
         var node = PatroniJson.TryParse(value, out var error);
         if (node is not JsonObject obj)
         {
