@@ -25,6 +25,17 @@ public static class HaDecider
         if (cluster is null)
             return DcsUnavailable(local, settings, now, prefix);
 
+        // A lock this node released stays given up, even if the release's outcome was unknown and the key is still
+        // there: a release that arrives late would otherwise delete the lock under a primary that renewed it.
+        if (cluster.Leader is { } released && released.Holder == me && local.Memory.AbandonedLock == released.Version)
+        {
+            if (pg.IsRunningPrimary && !paused)
+                return HaPlan.Of("demoting self: I released the leader lock but PostgreSQL still runs as primary", new Demote(DemoteMode.ImmediateNoLock));
+            if (local.Memory.Busy is not null)
+                return HaPlan.NoAction($"{prefix}waiting for the leader lock I released to disappear");
+            return HaPlan.Of($"{prefix}the leader lock I released is still in the DCS; releasing it again", new ReleaseLock());
+        }
+
         var iHoldLock = cluster.Leader?.Holder == me;
 
         // A background action (bootstrap, clone, start, promote, demote) is running: keep the lock alive, nothing else.

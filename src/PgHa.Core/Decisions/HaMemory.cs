@@ -16,6 +16,11 @@ public sealed record HaMemory
     /// guaranteed validity. The write fence is armed at this instant minus the safety margin.
     /// </summary>
     public DateTimeOffset? LockValidUntil { get; init; }
+    /// <summary>
+    /// Version of a leader lock this node has released (or tried to). Such a lock is never renewed or served under
+    /// again, because the release may still land; the node waits for the key to go and takes a fresh lock if it should.
+    /// </summary>
+    public DcsVersion? AbandonedLock { get; init; }
     /// <summary>The background action in progress, if any.</summary>
     public BusyAction? Busy { get; init; }
     /// <summary>When a crashed primary was restarted in place while holding the lock (for <c>primary_start_timeout</c>).</summary>

@@ -134,7 +134,13 @@ public sealed class HaLoop
             cluster = await WithDeadline(ct => _dcs.LoadClusterAsync(ct), cancellationToken).ConfigureAwait(false);
             foreach (var p in cluster.Problems) Log.DcsDataProblem(_logger, p.ToString());
             if (cluster.Config is { } cfg && cfg.RawJson.Length > 2) _config = cfg;
-            Remember(m => m with { LastDcsContact = now });
+            var leaderVersion = cluster.Leader?.Version;
+            // Once the lock this node released is gone (or replaced), there is nothing left to guard against.
+            Remember(m => m with
+            {
+                LastDcsContact = now,
+                AbandonedLock = m.AbandonedLock is { } gone && leaderVersion != gone ? null : m.AbandonedLock,
+            });
         }
         catch (DcsUnavailableException ex)
         {
@@ -248,7 +254,7 @@ public sealed class HaLoop
                     break;
                 }
                 case ReleaseLock:
-                    await ReleaseAsync(ct).ConfigureAwait(false);
+                    await ReleaseAsync(cluster, ct).ConfigureAwait(false);
                     break;
                 case RaceInitialize race:
                     if (await TryDcsAsync("initialize", c => _dcs.TryInitializeAsync("", c), ct).ConfigureAwait(false))
@@ -329,7 +335,7 @@ public sealed class HaLoop
                     {
                         await _pg.StopForDemoteAsync(demote.Mode, c).ConfigureAwait(false);
                         if (demote.Mode is DemoteMode.Graceful or DemoteMode.Immediate)
-                            await ReleaseAsync(c).ConfigureAwait(false);
+                            await ReleaseAsync(cluster, c).ConfigureAwait(false);
                         Remember(m => m with { HeldLock = null, LockValidUntil = null });
                         await _pg.SetWriteFenceAsync(null, c).ConfigureAwait(false);
                     });
@@ -347,8 +353,12 @@ public sealed class HaLoop
         await _pg.SetWriteFenceAsync(validUntil - settings.FenceSafetyMargin, ct).ConfigureAwait(false);
     }
 
-    private async Task ReleaseAsync(CancellationToken ct)
+    private async Task ReleaseAsync(ClusterState? cluster, CancellationToken ct)
     {
+        // Given up before the request is sent: whatever happens to the request, this lock is never served under again.
+        var me = _options.Identity.Name;
+        var version = cluster?.Leader is { } l && l.Holder == me ? l.Version : Memory.HeldLock?.Version;
+        if (version is { } v) Remember(m => m with { AbandonedLock = v });
         var released = await TryDcsAsync("leader", c => _dcs.ReleaseLeaderLockAsync(c), ct).ConfigureAwait(false);
         Log.LockReleased(_logger, released);
         Remember(m => m with { HeldLock = null, LockValidUntil = null, PrimaryStartFailed = false });

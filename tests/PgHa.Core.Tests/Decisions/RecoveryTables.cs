@@ -72,6 +72,18 @@ public sealed class RecoveryTables
         yield return Row("DCS not accessible demotes a primary whose lock guarantee has already ended",
             Node(Pg.RunningPrimary(), cluster: null).WithMemory(m => m with { LockValidUntil = Now - TimeSpan.FromSeconds(1) }), "demote-offline");
 
+        // A lock this node released (or tried to) is never served under again: a late release would delete it.
+        var abandoned = (Func<HaMemory, HaMemory>)(m => m with { AbandonedLock = mine.Leader!.Version });
+        yield return Row("Lock I released but still see is released again, not renewed",
+            Node(Pg.StoppedPrimary, mine).WithMemory(abandoned), "release-lock");
+        yield return Row("Lock I released but still see is not renewed while a background action runs",
+            Node(Pg.StoppedPrimary, mine).WithMemory(abandoned).Busy(BusyActionKind.Demote, TimeSpan.FromSeconds(1)), "none");
+        yield return Row("Running primary whose lock was released demotes at once",
+            Node(Pg.RunningPrimary(), mine).WithMemory(abandoned), "demote-immediatenolock");
+        yield return Row("A fresh lock of mine with a new version is mine again after an earlier release",
+            Node(Pg.RunningPrimary(), mine).WithMemory(m => m with { AbandonedLock = new PgHa.Cluster.DcsVersion("older") }),
+            "renew-lock{ok:[] fail:[demote-immediatenolock]}");
+
         // A background action is running.
         yield return Row("Promotion in progress keeps the lock and nothing else",
             Node(Pg.RunningReplica(null), mine).Busy(BusyActionKind.Promote, TimeSpan.FromSeconds(2)), "renew-lock{ok:[] fail:[]}");
