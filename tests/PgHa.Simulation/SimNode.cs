@@ -35,7 +35,10 @@ public sealed class SimNode
     public SimActor? Actor { get; private set; }
     /// <summary>Cycles run by every incarnation so far.</summary>
     public long Cycles => _previousCycles + (Agent?.CycleCount ?? 0);
+    /// <summary>Cycles that failed with an exception, over every incarnation.</summary>
+    public long FailedCycles => _previousFailures + (Agent?.FailedCycles ?? 0);
     private long _previousCycles;
+    private long _previousFailures;
 
     /// <summary>The agent answers REST requests (alive and not stopped).</summary>
     public bool AgentAnswers => Actor is { Dead: false } a && a.StalledUntilTicks <= _run.Scheduler.NowTicks;
@@ -82,6 +85,7 @@ public sealed class SimNode
     {
         if (Agent is null) return;
         _previousCycles += Agent.CycleCount;
+        _previousFailures += Agent.FailedCycles;
         Actor!.Dead = true;
         Agent = null;
         _agentCts = null;
@@ -101,6 +105,6 @@ public sealed class SimNode
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
         public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            run.Record(name, formatter(state, exception));
+            run.Record(name, exception is null ? formatter(state, null) : $"{formatter(state, exception)}: {exception}");
     }
 }

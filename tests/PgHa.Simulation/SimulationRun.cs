@@ -235,6 +235,7 @@ public sealed class SimulationRun
         }
 
         if (Scheduler.DeterminismBreach is { } breach) Fail(breach);
+        if (_nodes.Sum(n => n.FailedCycles) is var failed and > 0) Fail($"{failed} HA cycles failed with an exception (a bug; replay with --seed to see it)");
         return new SimulationResult(Seed, TotalCycles(), Scheduler.EventsRun, _violation, (IReadOnlyList<string>?)Trace ?? [],
             healed < TimeSpan.Zero ? TimeSpan.Zero : healed, $"ttl={Ttl.TotalSeconds} loop_wait={LoopWait.TotalSeconds} retry_timeout={RetryTimeout.TotalSeconds}",
             _nodes.Sum(n => n.Server.FenceTrips), _promotions);

@@ -28,6 +28,12 @@ internal static partial class Log
     [LoggerMessage(EventId = PgHaEventId.LoopTimeExceeded, EventName = "LoopTimeExceeded", Level = LogLevel.Warning, Message = "loop time exceeded: the cycle took {Elapsed} with loop_wait {LoopWait}; running the next cycle now")]
     public static partial void LoopTimeExceeded(ILogger logger, TimeSpan elapsed, TimeSpan loopWait);
 
+    [LoggerMessage(EventId = PgHaEventId.CycleFailed, EventName = "CycleFailed", Level = LogLevel.Error, Message = "HA cycle failed unexpectedly; the loop carries on")]
+    public static partial void CycleFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = PgHaEventId.FenceFailed, EventName = "FenceFailed", Level = LogLevel.Critical, Message = "could not move the write fence ({Error}); not acting as the leader")]
+    public static partial void FenceFailed(ILogger logger, string error);
+
     [LoggerMessage(EventId = PgHaEventId.PeersQueried, EventName = "PeersQueried", Level = LogLevel.Debug, Message = "queried {Count} peers for the leader race, {Reachable} answered")]
     public static partial void PeersQueried(ILogger logger, int count, int reachable);
 

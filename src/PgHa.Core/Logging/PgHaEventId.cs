@@ -24,6 +24,10 @@ public static class PgHaEventId
     public const int LoopTimeExceeded = 2005;
     /// <summary>Peers were queried for the leader race.</summary>
     public const int PeersQueried = 2006;
+    /// <summary>A cycle ended with an unexpected exception (a bug); the loop carried on.</summary>
+    public const int CycleFailed = 2007;
+    /// <summary>The write fence could not be armed or moved.</summary>
+    public const int FenceFailed = 3005;
     /// <summary>A background PostgreSQL action started.</summary>
     public const int ActionStarted = 3001;
     /// <summary>A background PostgreSQL action finished.</summary>

@@ -32,6 +32,7 @@ public sealed class HaLoop
     private TaskCompletionSource _wake = NewWake();
     private Task _background = Task.CompletedTask;
     private long _cycles;
+    private long _failedCycles;
 
     /// <summary>Creates the loop for one node.</summary>
     public HaLoop(IDcs dcs, IPostgresControl postgres, IPeerStatusClient peers, HaNodeOptions options, TimeProvider timeProvider, ILogger<HaLoop>? logger = null)
@@ -47,6 +48,9 @@ public sealed class HaLoop
 
     /// <summary>The agent's memory after the last cycle or background action.</summary>
     public HaMemory Memory { get { lock (_gate) return _memory; } }
+
+    /// <summary>Cycles that ended with an unexpected exception (a bug); the loop carried on.</summary>
+    public long FailedCycles => Interlocked.Read(ref _failedCycles);
 
     /// <summary>Number of cycles run.</summary>
     public long CycleCount => Interlocked.Read(ref _cycles);
@@ -80,7 +84,19 @@ public sealed class HaLoop
         while (!cancellationToken.IsCancellationRequested)
         {
             var started = _time.GetUtcNow();
-            var result = await RunCycleAsync(cancellationToken).ConfigureAwait(false);
+            HaCycleResult? result;
+            try
+            {
+                result = await RunCycleAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // A bug must not stop the agent: the next cycle starts from a fresh observation. The write fence keeps
+                // a primary safe meanwhile. Counted so tests and the simulator can insist on zero.
+                Interlocked.Increment(ref _failedCycles);
+                Log.CycleFailed(_logger, ex);
+                result = null;
+            }
             var loopWait = TimeSpan.FromSeconds(_config.LoopWait);
             var now = _time.GetUtcNow();
             // The period counts from the start of this cycle, so early wake-ups never push the next renewal away.
@@ -91,7 +107,7 @@ public sealed class HaLoop
                 continue;
             }
             // Non-leaders wait on the DCS so a vanished or changed leader key wakes them at once.
-            var watchDcs = result.Cluster is not null && result.Cluster.Leader?.Holder != _options.Identity.Name;
+            var watchDcs = result?.Cluster is { } seen && seen.Leader?.Holder != _options.Identity.Name;
             await WaitAsync(next - now, watchDcs, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -165,11 +181,12 @@ public sealed class HaLoop
 
         var settings = Settings;
         var local = new LocalNodeState(pg, Memory);
-        var plan = HaDecider.Decide(cluster, local, settings, now);
+        // The clock is read again: the DCS read may have taken up to retry_timeout, and lock-validity rules need now.
+        var plan = HaDecider.Decide(cluster, local, settings, _time.GetUtcNow());
         if (plan.NeedsPeerStatus && cluster is not null)
         {
             local = local with { Peers = await GatherPeersAsync(cluster, cancellationToken).ConfigureAwait(false) };
-            plan = HaDecider.Decide(cluster, local, settings, now);
+            plan = HaDecider.Decide(cluster, local, settings, _time.GetUtcNow());
         }
         if (PlanFilter is not null) plan = PlanFilter(plan);
         if (_logger.IsEnabled(LogLevel.Information)) Log.CycleDecision(_logger, plan.Reason, plan.Describe());
@@ -221,9 +238,14 @@ public sealed class HaLoop
                     LeaderLock? won = null;
                     try { won = await WithDeadline(c => _dcs.TryAcquireLeaderLockAsync(settings.Ttl, c), ct).ConfigureAwait(false); }
                     catch (DcsUnavailableException ex) { Log.DcsUnavailable(_logger, "acquire lock", ex.Message); }
-                    if (won is not null)
+                    if (won is not null && !await LockConfirmedAsync(won, sentAt, settings, ct).ConfigureAwait(false))
                     {
-                        await LockConfirmedAsync(won, sentAt, settings, ct).ConfigureAwait(false);
+                        // Without a fence this node could outlive its lock as a writer: give the lock back at once.
+                        await ReleaseAsync(cluster is null ? null : cluster with { Leader = won }, ct).ConfigureAwait(false);
+                        await ExecuteAsync(acquire.OnLost, cluster, pg, settings, ct).ConfigureAwait(false);
+                    }
+                    else if (won is not null)
+                    {
                         Log.LockAcquired(_logger, Memory.LockValidUntil!.Value);
                         await ExecuteAsync(acquire.OnWon, cluster, pg, settings, ct).ConfigureAwait(false);
                     }
@@ -238,9 +260,13 @@ public sealed class HaLoop
                     string why = "the lock is held by another member";
                     try { kept = await WithDeadline(c => _dcs.TryRenewLeaderLockAsync(renew.Held, settings.Ttl, c), ct).ConfigureAwait(false); }
                     catch (DcsUnavailableException ex) { why = "DCS is not accessible: " + ex.Message; }
+                    if (kept is not null && !await LockConfirmedAsync(kept, sentAt, settings, ct).ConfigureAwait(false))
+                    {
+                        kept = null;
+                        why = "the write fence could not be moved";
+                    }
                     if (kept is not null)
                     {
-                        await LockConfirmedAsync(kept, sentAt, settings, ct).ConfigureAwait(false);
                         if (renew.Optime is { } optime && cluster?.Status?.Optime != optime)
                             await TryDcsAsync("status", c => _dcs.TrySetStatusAsync(ClusterStatus.FromOptime(optime), WriteCondition.Always, c), ct).ConfigureAwait(false);
                         await ExecuteAsync(renew.OnRenewed, cluster, pg, settings, ct).ConfigureAwait(false);
@@ -285,7 +311,8 @@ public sealed class HaLoop
                         var won = await WithDeadline(x => _dcs.TryAcquireLeaderLockAsync(settings.Ttl, x), c).ConfigureAwait(false);
                         if (won is null)
                             throw new InvalidOperationException("another node took the leader lock while this node bootstrapped");
-                        await LockConfirmedAsync(won, sentAt, settings, c).ConfigureAwait(false);
+                        if (!await LockConfirmedAsync(won, sentAt, settings, c).ConfigureAwait(false))
+                            throw new InvalidOperationException("the write fence could not be armed; not starting the new primary");
                         await WithDeadline(x => _dcs.TryWriteAsync(ClusterKey.Initialize, status.SystemId ?? "", WriteCondition.Always, x), c).ConfigureAwait(false);
                         await WithDeadline(x => _dcs.TrySetConfigAsync(_options.BootstrapConfig, WriteCondition.Always, x), c).ConfigureAwait(false);
                         await _pg.StartPrimaryAsync(c).ConfigureAwait(false);
@@ -346,11 +373,24 @@ public sealed class HaLoop
         }
     }
 
-    private async Task LockConfirmedAsync(LeaderLock held, DateTimeOffset sentAt, HaSettings settings, CancellationToken ct)
+    /// <summary>
+    /// Records a confirmed lock and moves the write fence to its guaranteed end. False when the fence could not be
+    /// moved: then this node cannot promise to stop in time and must not act as the leader.
+    /// </summary>
+    private async Task<bool> LockConfirmedAsync(LeaderLock held, DateTimeOffset sentAt, HaSettings settings, CancellationToken ct)
     {
         var validUntil = sentAt + _dcs.GuaranteedLockValidity(settings.Ttl);
         Remember(m => m with { HeldLock = held, LockValidUntil = validUntil });
-        await _pg.SetWriteFenceAsync(validUntil - settings.FenceSafetyMargin, ct).ConfigureAwait(false);
+        try
+        {
+            await _pg.SetWriteFenceAsync(validUntil - settings.FenceSafetyMargin, ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            Log.FenceFailed(_logger, ex.Message);
+            return false;
+        }
     }
 
     private async Task ReleaseAsync(ClusterState? cluster, CancellationToken ct)

@@ -1,0 +1,202 @@
+using Microsoft.Extensions.Time.Testing;
+using Moq;
+using NUnit.Framework;
+using PgHa.Cluster;
+using PgHa.Cluster.Serialization;
+using PgHa.Dcs;
+using PgHa.Decisions;
+using PgHa.Loop;
+using PgHa.Postgres;
+using PgHa.Testing;
+
+namespace PgHa.Core.Tests.Loop;
+
+/// <summary>
+/// The executor side of the loop: the decider is table-tested elsewhere; here the loop must carry plans out faithfully
+/// against the in-memory DCS (real lock semantics) and a mocked PostgreSQL port.
+/// </summary>
+[TestFixture]
+public sealed class HaLoopTests
+{
+    private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(30);
+    private FakeTimeProvider _time = null!;
+    private InMemoryDcsStore _store = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _time = new FakeTimeProvider(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        _store = new InMemoryDcsStore(_time);
+    }
+
+    private InMemoryDcs Dcs(string member) => new(_store, "service", "batman", member);
+
+    private static readonly string Prefix = ClusterKeys.Prefix("service", "batman");
+
+    private static Mock<IPostgresControl> Postgres(PostgresStatus status)
+    {
+        var pg = new Mock<IPostgresControl>(MockBehavior.Strict);
+        pg.Setup(p => p.GetStatusAsync(It.IsAny<CancellationToken>())).ReturnsAsync(status);
+        pg.Setup(p => p.SetWriteFenceAsync(It.IsAny<DateTimeOffset?>(), It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
+        return pg;
+    }
+
+    private static Mock<IPeerStatusClient> Peers(params PeerStatus[] answers)
+    {
+        var peers = new Mock<IPeerStatusClient>();
+        peers.Setup(p => p.GetStatusAsync(It.IsAny<Member>(), It.IsAny<TimeSpan>(), It.IsAny<CancellationToken>()))
+            .Returns((Member m, TimeSpan _, CancellationToken _) => Task.FromResult(answers.FirstOrDefault(a => a.Name == m.Name) ?? PeerStatus.Unreachable(m.Name)));
+        return peers;
+    }
+
+    private HaLoop Loop(IDcs dcs, Mock<IPostgresControl> pg, Mock<IPeerStatusClient>? peers = null) =>
+        new(dcs, pg.Object, (peers ?? Peers()).Object, new HaNodeOptions
+        {
+            Identity = new NodeIdentity(dcs.MemberName, "postgres://127.0.0.1:5432/postgres", "http://127.0.0.1:8008/patroni"),
+        }, _time);
+
+    private static PostgresStatus Replica(long lsn = 100) => new()
+    {
+        DataDirectory = DataDirectoryState.Initialized, SystemId = "7000000000000000001", IsRunning = true,
+        Role = PostgresRole.Replica, Timeline = 1, Lsn = lsn,
+    };
+
+    private static PostgresStatus Primary(long lsn = 100) => Replica(lsn) with { Role = PostgresRole.Primary };
+
+    private void Seed(string key, string value) => _store.TryWrite(Prefix, key, value, WriteCondition.Always);
+
+    [Test]
+    public async Task HealthiestReplicaTakesTheFreeLockArmsTheFenceAndPromotesOnce()
+    {
+        Seed(ClusterKeys.Initialize, "7000000000000000001");
+        var pg = Postgres(Replica());
+        pg.Setup(p => p.PromoteAsync(It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
+        var loop = Loop(Dcs("node1"), pg);
+        var sentAt = _time.GetUtcNow();
+
+        var result = await loop.RunCycleAsync(CancellationToken.None);
+        await loop.Background;
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(result.Plan.Describe(), Is.EqualTo("acquire-lock{won:[promote] lost:[]}"));
+            Assert.That(_store.PeekLeader(Prefix)?.Holder, Is.EqualTo("node1"));
+            Assert.That(loop.Memory.LockValidUntil, Is.EqualTo(sentAt + Ttl));
+        }
+        pg.Verify(p => p.SetWriteFenceAsync(sentAt + Ttl - TimeSpan.FromSeconds(1), It.IsAny<CancellationToken>()), Times.Once);
+        pg.Verify(p => p.PromoteAsync(It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    [Test]
+    public async Task ALockThatCannotBeFencedIsGivenBackAndNothingIsPromoted()
+    {
+        var pg = Postgres(Replica());
+        pg.Setup(p => p.SetWriteFenceAsync(It.IsAny<DateTimeOffset?>(), It.IsAny<CancellationToken>())).ThrowsAsync(new IOException("fencer is gone"));
+        var loop = Loop(Dcs("node1"), pg);
+
+        await loop.RunCycleAsync(CancellationToken.None);
+        await loop.Background;
+
+        Assert.That(_store.PeekLeader(Prefix), Is.Null, "the lock must be released when the fence cannot be armed");
+        pg.Verify(p => p.PromoteAsync(It.IsAny<CancellationToken>()), Times.Never);
+    }
+
+    [Test]
+    public async Task APrimaryThatLosesItsLockStopsImmediatelyWithoutReleasingAnything()
+    {
+        var other = Dcs("node2");
+        await other.TryAcquireLeaderLockAsync(Ttl, CancellationToken.None);
+        var pg = Postgres(Primary());
+        pg.Setup(p => p.StopForDemoteAsync(DemoteMode.ImmediateNoLock, It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
+        var loop = Loop(Dcs("node1"), pg);
+
+        var result = await loop.RunCycleAsync(CancellationToken.None);
+        await loop.Background;
+
+        Assert.That(result.Plan.Describe(), Is.EqualTo("demote-immediatenolock"));
+        Assert.That(_store.PeekLeader(Prefix)?.Holder, Is.EqualTo("node2"));
+        pg.Verify(p => p.StopForDemoteAsync(DemoteMode.ImmediateNoLock, It.IsAny<CancellationToken>()), Times.Once);
+        pg.Verify(p => p.SetWriteFenceAsync(null, It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    [Test]
+    public async Task APrimaryRidesOutADcsOutageWhileItsLockIsGuaranteedAndDemotesBeforeItEnds()
+    {
+        var dcs = Dcs("node1");
+        var pg = Postgres(Replica());
+        pg.Setup(p => p.PromoteAsync(It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
+        pg.Setup(p => p.StopForDemoteAsync(DemoteMode.Offline, It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
+        var loop = Loop(dcs, pg);
+        await loop.RunCycleAsync(CancellationToken.None); // takes the lock
+        await loop.Background;
+        pg.Setup(p => p.GetStatusAsync(It.IsAny<CancellationToken>())).ReturnsAsync(Primary());
+
+        dcs.Reachable = false;
+        _time.Advance(TimeSpan.FromSeconds(10));
+        var early = await loop.RunCycleAsync(CancellationToken.None);
+        _time.Advance(TimeSpan.FromSeconds(10));
+        var late = await loop.RunCycleAsync(CancellationToken.None);
+        await loop.Background;
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(early.Plan.Describe(), Is.EqualTo("none"), early.Plan.Reason);
+            Assert.That(late.Plan.Describe(), Is.EqualTo("demote-offline"), late.Plan.Reason);
+        }
+        pg.Verify(p => p.StopForDemoteAsync(DemoteMode.Offline, It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    [Test]
+    public async Task PublishesItsMemberKeyInPatroniFormatEveryCycle()
+    {
+        var pg = Postgres(Replica(lsn: 67109256));
+        var other = Dcs("node2");
+        await other.TryAcquireLeaderLockAsync(Ttl, CancellationToken.None);
+        pg.Setup(p => p.FollowAsync(It.IsAny<Member?>(), It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
+        var loop = Loop(Dcs("node1"), pg);
+
+        await loop.RunCycleAsync(CancellationToken.None);
+
+        var member = _store.ReadAll(Prefix).Single(e => e.Key == "members/node1").Value;
+        Assert.That(member, Is.EqualTo("""{"conn_url":"postgres://127.0.0.1:5432/postgres","api_url":"http://127.0.0.1:8008/patroni","state":"running","role":"replica","version":"3.0.2","xlog_location":67109256,"timeline":1}"""));
+    }
+
+    [Test]
+    public async Task AnUnobservablePostgresSkipsTheCycleWithoutTouchingTheDcs()
+    {
+        var pg = new Mock<IPostgresControl>(MockBehavior.Strict);
+        pg.Setup(p => p.GetStatusAsync(It.IsAny<CancellationToken>())).ThrowsAsync(new IOException("socket gone"));
+        var loop = Loop(Dcs("node1"), pg);
+
+        var result = await loop.RunCycleAsync(CancellationToken.None);
+
+        Assert.That(result.Plan.Describe(), Is.EqualTo("none"));
+        Assert.That(_store.ReadAll(Prefix), Is.Empty, "no lock race and no member key on a guess");
+    }
+
+    [Test]
+    public async Task ABugInOneCycleDoesNotStopTheLoop()
+    {
+        var calls = 0;
+        var pg = new Mock<IPostgresControl>();
+        pg.Setup(p => p.GetStatusAsync(It.IsAny<CancellationToken>())).ReturnsAsync(() => { calls++; return Replica(); });
+        pg.Setup(p => p.SetWriteFenceAsync(It.IsAny<DateTimeOffset?>(), It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
+        pg.Setup(p => p.PromoteAsync(It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
+        var loop = Loop(Dcs("node1"), pg);
+        loop.PlanFilter = plan => calls == 1 ? throw new InvalidOperationException("planted bug") : plan;
+        using var cts = new CancellationTokenSource();
+
+        var running = loop.RunAsync(cts.Token);
+        // FakeTimeProvider.Advance does not wait for the continuations it releases, so wait for them here.
+        for (var i = 0; i < 10 && loop.CycleCount == 0; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(10));
+            SpinWait.SpinUntil(() => loop.CycleCount > 0, TimeSpan.FromSeconds(2));
+        }
+        await cts.CancelAsync();
+        try { await running; } catch (OperationCanceledException) { }
+
+        Assert.That(loop.FailedCycles, Is.EqualTo(1));
+        Assert.That(loop.CycleCount, Is.GreaterThanOrEqualTo(1), "the loop went on after the failed cycle");
+    }
+}
