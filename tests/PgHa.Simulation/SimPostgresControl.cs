@@ -106,6 +106,10 @@ public sealed class SimPostgresControl(SimScheduler scheduler, SimActor actor, S
     }
 
     /// <inheritdoc />
+    /// <remarks>WAL retention is not modelled: a replica can always catch up from its upstream.</remarks>
+    public Task SyncReplicationSlotsAsync(IReadOnlyCollection<string> slotNames, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
     public Task<IReadOnlyList<TimelineHistoryEntry>> ReadTimelineHistoryAsync(int timeline, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<TimelineHistoryEntry>>(server.PastBranches
             .Select(p => new TimelineHistoryEntry(p.Timeline, p.EndLsn, "no recovery target specified")).ToList());

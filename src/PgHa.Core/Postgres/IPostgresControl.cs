@@ -44,6 +44,13 @@ public interface IPostgresControl
     /// </summary>
     Task SetWriteFenceAsync(DateTimeOffset? until, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// On the primary: makes the physical replication slots exactly <paramref name="slotNames"/> (creating missing ones,
+    /// dropping slots of members that are gone), so every replica's WAL is retained. Slot names come from
+    /// <see cref="ReplicationSlotNames.ForMember"/>.
+    /// </summary>
+    Task SyncReplicationSlotsAsync(IReadOnlyCollection<string> slotNames, CancellationToken cancellationToken);
+
     /// <summary>The timeline history of the running primary (<c>&lt;timeline&gt;.history</c>), oldest first.</summary>
     Task<IReadOnlyList<TimelineHistoryEntry>> ReadTimelineHistoryAsync(int timeline, CancellationToken cancellationToken);
 }
