@@ -34,6 +34,9 @@ internal static partial class Log
     [LoggerMessage(EventId = PgHaEventId.FenceFailed, EventName = "FenceFailed", Level = LogLevel.Critical, Message = "could not move the write fence ({Error}); not acting as the leader")]
     public static partial void FenceFailed(ILogger logger, string error);
 
+    [LoggerMessage(EventId = PgHaEventId.PeerUnreachable, EventName = "PeerUnreachable", Level = LogLevel.Information, Message = "peer {Member} did not answer the status request: {Error}; ignored in the leader race")]
+    public static partial void PeerUnreachable(ILogger logger, string member, string error);
+
     [LoggerMessage(EventId = PgHaEventId.PeersQueried, EventName = "PeersQueried", Level = LogLevel.Debug, Message = "queried {Count} peers for the leader race, {Reachable} answered")]
     public static partial void PeersQueried(ILogger logger, int count, int reachable);
 

@@ -24,6 +24,8 @@ public static class PgHaEventId
     public const int LoopTimeExceeded = 2005;
     /// <summary>Peers were queried for the leader race.</summary>
     public const int PeersQueried = 2006;
+    /// <summary>A peer did not answer its status request in the leader race.</summary>
+    public const int PeerUnreachable = 2008;
     /// <summary>A cycle ended with an unexpected exception (a bug); the loop carried on.</summary>
     public const int CycleFailed = 2007;
     /// <summary>The write fence could not be armed or moved.</summary>

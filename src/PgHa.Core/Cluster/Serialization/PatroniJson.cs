@@ -97,11 +97,21 @@ public static class PatroniJson
     public static string Serialize(JsonNode? node)
     {
         var sb = new StringBuilder(128);
-        Write(sb, node);
+        Write(sb, node, spaced: false);
         return sb.ToString();
     }
 
-    private static void Write(StringBuilder sb, JsonNode? node)
+    /// <summary>
+    /// Serializes with Python's default separators (<c>", "</c> and <c>": "</c>), as Patroni's REST API answers.
+    /// </summary>
+    public static string SerializeSpaced(JsonNode? node)
+    {
+        var sb = new StringBuilder(256);
+        Write(sb, node, spaced: true);
+        return sb.ToString();
+    }
+
+    private static void Write(StringBuilder sb, JsonNode? node, bool spaced)
     {
         switch (node)
         {
@@ -113,11 +123,11 @@ public static class PatroniJson
                 var first = true;
                 foreach (var (key, value) in obj)
                 {
-                    if (!first) sb.Append(',');
+                    if (!first) sb.Append(spaced ? ", " : ",");
                     first = false;
                     WriteString(sb, key);
-                    sb.Append(':');
-                    Write(sb, value);
+                    sb.Append(spaced ? ": " : ":");
+                    Write(sb, value, spaced);
                 }
                 sb.Append('}');
                 break;
@@ -125,18 +135,18 @@ public static class PatroniJson
                 sb.Append('[');
                 for (var i = 0; i < arr.Count; i++)
                 {
-                    if (i > 0) sb.Append(',');
-                    Write(sb, arr[i]);
+                    if (i > 0) sb.Append(spaced ? ", " : ",");
+                    Write(sb, arr[i], spaced);
                 }
                 sb.Append(']');
                 break;
             case JsonValue value:
-                WriteValue(sb, value);
+                WriteValue(sb, value, spaced);
                 break;
         }
     }
 
-    private static void WriteValue(StringBuilder sb, JsonValue value)
+    private static void WriteValue(StringBuilder sb, JsonValue value, bool spaced)
     {
         if (value.TryGetValue<JsonElement>(out var element))
         {
@@ -147,7 +157,7 @@ public static class PatroniJson
                 case JsonValueKind.True: sb.Append("true"); return;
                 case JsonValueKind.False: sb.Append("false"); return;
                 case JsonValueKind.Null: sb.Append("null"); return;
-                default: Write(sb, Build(element)); return;
+                default: Write(sb, Build(element), spaced); return;
             }
         }
         if (value.TryGetValue<string>(out var s)) { WriteString(sb, s); return; }
@@ -158,7 +168,7 @@ public static class PatroniJson
         if (value.TryGetValue<double>(out var d)) { sb.Append(FormatDouble(d)); return; }
         if (value.TryGetValue<decimal>(out var m)) { sb.Append(m.ToString(CultureInfo.InvariantCulture)); return; }
         // Anything else (a CLR object placed into a node) goes through System.Text.Json and is re-read as a node.
-        Write(sb, JsonNode.Parse(value.ToJsonString()));
+        Write(sb, JsonNode.Parse(value.ToJsonString()), spaced);
     }
 
     /// <summary>Python's <c>repr(float)</c>: shortest round-trip digits, fixed notation for exponents -4..15, else <c>1e+16</c> style.</summary>
