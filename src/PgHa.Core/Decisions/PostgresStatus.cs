@@ -20,6 +20,15 @@ public sealed record PostgresStatus
     /// <summary>True when the replica's WAL receiver is streaming.</summary>
     public bool IsStreaming { get; init; }
 
+    /// <summary>Replica: last WAL position received (null when unknown or not a replica).</summary>
+    public long? ReceivedLsn { get; init; }
+    /// <summary>Replica: last WAL position replayed (null when unknown or not a replica).</summary>
+    public long? ReplayedLsn { get; init; }
+    /// <summary>When the postmaster started (REST <c>postmaster_start_time</c>).</summary>
+    public DateTimeOffset? PostmasterStartTime { get; init; }
+    /// <summary><c>server_version_num</c>, e.g. 150020 (0 when unknown).</summary>
+    public int ServerVersion { get; init; }
+
     /// <summary>A node with an empty data directory and nothing running.</summary>
     public static PostgresStatus Uninitialized { get; } = new() { DataDirectory = DataDirectoryState.Empty };
 

@@ -32,6 +32,7 @@ public sealed class HaLoop
     private TaskCompletionSource _wake = NewWake();
     private Task _background = Task.CompletedTask;
     private long _cycles;
+    private ImmutableArray<string>? _syncedSlots;
     private long _failedCycles;
 
     /// <summary>Creates the loop for one node.</summary>
@@ -269,6 +270,8 @@ public sealed class HaLoop
                     {
                         if (renew.Optime is { } optime && cluster?.Status?.Optime != optime)
                             await TryDcsAsync("status", c => _dcs.TrySetStatusAsync(ClusterStatus.FromOptime(optime), WriteCondition.Always, c), ct).ConfigureAwait(false);
+                        if (pg.IsRunningPrimary && cluster is not null)
+                            await SyncSlotsAsync(cluster, ct).ConfigureAwait(false);
                         await ExecuteAsync(renew.OnRenewed, cluster, pg, settings, ct).ConfigureAwait(false);
                     }
                     else
@@ -364,6 +367,7 @@ public sealed class HaLoop
                         if (demote.Mode is DemoteMode.Graceful or DemoteMode.Immediate)
                             await ReleaseAsync(cluster, c).ConfigureAwait(false);
                         Remember(m => m with { HeldLock = null, LockValidUntil = null });
+                        _syncedSlots = null; // a future promotion starts from PostgreSQL's actual slots
                         await _pg.SetWriteFenceAsync(null, c).ConfigureAwait(false);
                     });
                     break;
@@ -390,6 +394,28 @@ public sealed class HaLoop
         {
             Log.FenceFailed(_logger, ex.Message);
             return false;
+        }
+    }
+
+    /// <summary>
+    /// Keeps one physical slot per other member on the primary (use_slots), so a replica that falls behind or restarts
+    /// still finds its WAL. Only called when the member set changed, not every cycle.
+    /// </summary>
+    private async Task SyncSlotsAsync(ClusterState cluster, CancellationToken ct)
+    {
+        if (!_config.UseSlots) return;
+        var wanted = cluster.Members.Where(m => m.Name != _options.Identity.Name)
+            .Select(m => ReplicationSlotNames.ForMember(m.Name)).Order(StringComparer.Ordinal).ToImmutableArray();
+        if (_syncedSlots is { } done && done.SequenceEqual(wanted)) return;
+        try
+        {
+            await WithDeadline(c => _pg.SyncReplicationSlotsAsync(wanted, c), ct).ConfigureAwait(false);
+            _syncedSlots = wanted;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // Retried next cycle; replicas keep streaming meanwhile, only WAL retention is at stake.
+            Log.ActionFailed(_logger, "sync replication slots", ex.Message);
         }
     }
 

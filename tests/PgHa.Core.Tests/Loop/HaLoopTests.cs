@@ -162,6 +162,24 @@ public sealed class HaLoopTests
     }
 
     [Test]
+    public async Task ThePrimaryKeepsOneSlotPerOtherMemberAndSyncsOnlyWhenMembersChange()
+    {
+        var pg = Postgres(Replica());
+        pg.Setup(p => p.PromoteAsync(It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
+        pg.Setup(p => p.SyncReplicationSlotsAsync(It.IsAny<IReadOnlyCollection<string>>(), It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
+        var loop = Loop(Dcs("node1"), pg);
+        await loop.RunCycleAsync(CancellationToken.None); // wins the lock, promotes
+        await loop.Background;
+        pg.Setup(p => p.GetStatusAsync(It.IsAny<CancellationToken>())).ReturnsAsync(Primary());
+        await Dcs("node-2.b").TouchMemberAsync(new Member("node-2.b") { State = "running" }, Ttl, CancellationToken.None);
+
+        await loop.RunCycleAsync(CancellationToken.None);
+        await loop.RunCycleAsync(CancellationToken.None);
+
+        pg.Verify(p => p.SyncReplicationSlotsAsync(It.Is<IReadOnlyCollection<string>>(s => s.SequenceEqual(new[] { "node_2_b" })), It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    [Test]
     public async Task AnUnobservablePostgresSkipsTheCycleWithoutTouchingTheDcs()
     {
         var pg = new Mock<IPostgresControl>(MockBehavior.Strict);
