@@ -37,6 +37,9 @@ internal static partial class Log
     [LoggerMessage(EventId = PgHaEventId.PeerUnreachable, EventName = "PeerUnreachable", Level = LogLevel.Information, Message = "peer {Member} did not answer the status request: {Error}; ignored in the leader race")]
     public static partial void PeerUnreachable(ILogger logger, string member, string error);
 
+    [LoggerMessage(EventId = PgHaEventId.ShutdownLeavesPostgres, EventName = "ShutdownLeavesPostgres", Level = LogLevel.Information, Message = "PAUSE: shutting down without touching PostgreSQL or the leader lock (maintenance mode)")]
+    public static partial void ShutdownLeavesPostgres(ILogger logger);
+
     [LoggerMessage(EventId = PgHaEventId.PeersQueried, EventName = "PeersQueried", Level = LogLevel.Debug, Message = "queried {Count} peers for the leader race, {Reachable} answered")]
     public static partial void PeersQueried(ILogger logger, int count, int reachable);
 

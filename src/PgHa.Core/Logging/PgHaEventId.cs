@@ -26,6 +26,8 @@ public static class PgHaEventId
     public const int PeersQueried = 2006;
     /// <summary>A peer did not answer its status request in the leader race.</summary>
     public const int PeerUnreachable = 2008;
+    /// <summary>Shutdown in maintenance mode left PostgreSQL and the lock alone.</summary>
+    public const int ShutdownLeavesPostgres = 2009;
     /// <summary>A cycle ended with an unexpected exception (a bug); the loop carried on.</summary>
     public const int CycleFailed = 2007;
     /// <summary>The write fence could not be armed or moved.</summary>

@@ -141,6 +141,28 @@ public sealed class HaLoop
         cancellationToken.ThrowIfCancellationRequested();
     }
 
+    /// <summary>
+    /// Orderly shutdown of the node (SIGTERM), after <see cref="RunAsync"/> has stopped: PostgreSQL is stopped with a
+    /// shutdown checkpoint and, if this node held the lock, the lock is released so a replica can take over at once
+    /// instead of waiting for ttl. In maintenance mode PostgreSQL and the lock are left as they are, as Patroni does.
+    /// </summary>
+    public async Task ShutdownAsync(CancellationToken cancellationToken)
+    {
+        // A background action may still be running (a clone, a promotion): let it finish first.
+        try { await Background.WaitAsync(cancellationToken).ConfigureAwait(false); }
+        catch (Exception ex) when (ex is not OperationCanceledException) { }
+        if (Settings.Pause)
+        {
+            Log.ShutdownLeavesPostgres(_logger);
+            return;
+        }
+        var cluster = LastCycle?.Cluster;
+        await _pg.StopForDemoteAsync(DemoteMode.Graceful, cancellationToken).ConfigureAwait(false);
+        if (Memory.HeldLock is not null || cluster?.Leader?.Holder == _options.Identity.Name)
+            await ReleaseAsync(cluster, cancellationToken).ConfigureAwait(false);
+        await _pg.SetWriteFenceAsync(null, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Runs one cycle. Never throws except for cancellation.</summary>
     public async Task<HaCycleResult> RunCycleAsync(CancellationToken cancellationToken)
     {

@@ -180,6 +180,39 @@ public sealed class HaLoopTests
     }
 
     [Test]
+    public async Task ShutdownOfTheLeaderStopsPostgresCleanlyAndHandsTheLockBackAtOnce()
+    {
+        var pg = Postgres(Replica());
+        pg.Setup(p => p.PromoteAsync(It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
+        pg.Setup(p => p.StopForDemoteAsync(DemoteMode.Graceful, It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
+        var loop = Loop(Dcs("node1"), pg);
+        await loop.RunCycleAsync(CancellationToken.None);
+        await loop.Background;
+
+        await loop.ShutdownAsync(CancellationToken.None);
+
+        Assert.That(_store.PeekLeader(Prefix), Is.Null);
+        pg.Verify(p => p.StopForDemoteAsync(DemoteMode.Graceful, It.IsAny<CancellationToken>()), Times.Once);
+        pg.Verify(p => p.SetWriteFenceAsync(null, It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    [Test]
+    public async Task ShutdownInMaintenanceModeLeavesPostgresAndTheLockAlone()
+    {
+        Seed(ClusterKeys.Config, """{"ttl":30,"loop_wait":10,"retry_timeout":10,"pause":true}""");
+        var other = Dcs("node2");
+        await other.TryAcquireLeaderLockAsync(Ttl, CancellationToken.None);
+        var pg = Postgres(Replica());
+        var loop = Loop(Dcs("node1"), pg);
+        await loop.RunCycleAsync(CancellationToken.None);
+
+        await loop.ShutdownAsync(CancellationToken.None);
+
+        pg.Verify(p => p.StopForDemoteAsync(It.IsAny<DemoteMode>(), It.IsAny<CancellationToken>()), Times.Never);
+        Assert.That(_store.PeekLeader(Prefix)?.Holder, Is.EqualTo("node2"));
+    }
+
+    [Test]
     public async Task AnUnobservablePostgresSkipsTheCycleWithoutTouchingTheDcs()
     {
         var pg = new Mock<IPostgresControl>(MockBehavior.Strict);
