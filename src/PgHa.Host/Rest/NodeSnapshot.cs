@@ -1,0 +1,29 @@
+using PgHa.Decisions;
+using PgHa.Loop;
+
+namespace PgHa.Host.Rest;
+
+/// <summary>
+/// What the REST API knows about this node: the last HA cycle and the agent's memory. Health endpoints answer from
+/// this snapshot alone, so they stay fast while the DCS or PostgreSQL hangs.
+/// </summary>
+/// <param name="Scope">Cluster name.</param>
+/// <param name="Identity">This node's identity.</param>
+/// <param name="Settings">The settings of the last cycle.</param>
+/// <param name="Memory">The agent's memory.</param>
+/// <param name="LastCycle">The last completed cycle, or null before the first.</param>
+/// <param name="AgentVersion">Version reported in <c>patroni.version</c>.</param>
+public sealed record NodeSnapshot(string Scope, NodeIdentity Identity, HaSettings Settings, HaMemory Memory, HaCycleResult? LastCycle, string AgentVersion)
+{
+    /// <summary>The PostgreSQL state as last observed.</summary>
+    public PostgresStatus Postgres => LastCycle?.Postgres ?? PostgresStatus.Uninitialized;
+
+    /// <summary>
+    /// This node holds the leader lock: its last confirmation guarantees the lock until later than <paramref name="now"/>
+    /// (Patroni: lock renewed less than ttl ago).
+    /// </summary>
+    public bool IsLeader(DateTimeOffset now) => Memory.LockValidUntil is { } until && now < until && Memory.HeldLock is not null;
+
+    /// <summary>The cluster is in maintenance mode.</summary>
+    public bool IsPaused => Settings.Pause;
+}

@@ -1,0 +1,60 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using PgHa.Cluster;
+using PgHa.Decisions;
+
+namespace PgHa.Host.Rest;
+
+/// <summary>
+/// Builds the <c>GET /patroni</c> document (also the body of every health answer) with Patroni's fields and order,
+/// so patronictl, HAProxy checks and — most importantly — Patroni peers in a leader race read it unchanged.
+/// </summary>
+public static class StatusDocument
+{
+    /// <summary>The document for <paramref name="node"/> at <paramref name="now"/>.</summary>
+    public static JsonObject Build(NodeSnapshot node, DateTimeOffset now)
+    {
+        var pg = node.Postgres;
+        var doc = new JsonObject { ["state"] = State(node) };
+        if (pg.IsRunning && pg.PostmasterStartTime is { } started)
+            doc["postmaster_start_time"] = started.ToString("yyyy-MM-dd HH:mm:ss.ffffffzzz", CultureInfo.InvariantCulture);
+        doc["role"] = pg.DataDirectory != DataDirectoryState.Initialized ? "uninitialized"
+            : pg.Role == PostgresRole.Primary ? "master" : "replica";
+        if (pg.IsRunning)
+        {
+            if (pg.ServerVersion > 0) doc["server_version"] = pg.ServerVersion;
+            doc["xlog"] = pg.Role == PostgresRole.Primary
+                ? new JsonObject { ["location"] = pg.Lsn }
+                : new JsonObject
+                {
+                    ["received_location"] = pg.ReceivedLsn ?? pg.Lsn,
+                    ["replayed_location"] = pg.ReplayedLsn ?? pg.Lsn,
+                    ["replayed_timestamp"] = null,
+                    ["paused"] = false,
+                };
+            if (pg.Timeline > 0) doc["timeline"] = pg.Timeline;
+            if (pg.Role == PostgresRole.Replica) doc["replication_state"] = pg.IsStreaming ? "streaming" : "in archive recovery";
+        }
+        if (node.LastCycle?.Cluster is { IsUnlocked: true }) doc["cluster_unlocked"] = true;
+        if (node.IsPaused) doc["pause"] = true;
+        if (node.Memory.LastDcsContact is { } seen) doc["dcs_last_seen"] = seen.ToUnixTimeSeconds();
+        if (!node.Settings.Tags.Entries.IsDefaultOrEmpty)
+        {
+            var tags = new JsonObject();
+            foreach (var (k, v) in node.Settings.Tags.Entries) tags[k] = JsonNode.Parse(v);
+            doc["tags"] = tags;
+        }
+        if (pg.SystemId is not null) doc["database_system_identifier"] = pg.SystemId;
+        doc["patroni"] = new JsonObject { ["version"] = node.AgentVersion, ["scope"] = node.Scope, ["name"] = node.Identity.Name };
+        return doc;
+    }
+
+    private static string State(NodeSnapshot node) => node.Memory.Busy?.Kind switch
+    {
+        BusyActionKind.Bootstrap => "initializing new cluster",
+        BusyActionKind.CreateReplica => "creating replica",
+        BusyActionKind.Start => "starting",
+        BusyActionKind.Demote => node.Postgres.IsRunning ? "stopping" : "stopped",
+        _ => node.Postgres.IsRunning ? "running" : "stopped",
+    };
+}
