@@ -1,0 +1,674 @@
+using System.Globalization;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using dotnet_etcd;
+using Etcdserverpb;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using PgHa.Cluster;
+using PgHa.Cluster.Serialization;
+using Member = PgHa.Cluster.Member;
+
+namespace PgHa.Dcs.Etcd;
+
+/// <summary>
+/// One node's <see cref="IDcs"/> connection to etcd v3 (3.3 or later), wire-compatible with Patroni's <c>etcd3</c>
+/// layout: the same keys under <c>/&lt;namespace&gt;/&lt;scope&gt;/</c>, the leader value is the bare member name, and
+/// the leader and member keys are bound to the node's lease.
+/// </summary>
+/// <remarks>
+/// <para><b>Creating.</b> <c>new EtcdDcs(options, TimeProvider.System, logger)</c>. The constructor validates the options
+/// and builds the gRPC channel but does no I/O, so it succeeds while etcd is down; every operation connects as needed.
+/// One instance per node, shared by the HA loop and the REST API; it is thread-safe. Dispose it on shutdown: its keys
+/// are then left to expire with its lease, as when the node crashes.</para>
+/// <para><b>The contract on etcd.</b></para>
+/// <list type="bullet">
+/// <item><b>TTL carrier</b> — one lease per node, granted on first use with the TTL rounded up to whole seconds. Every
+/// acquire, renew and member touch first refreshes it with a one-shot keep-alive sent within that operation (no
+/// background keep-alive stream: dotnet-etcd's dies for good when etcd restarts). A keep-alive answering TTL ≤ 0, or a
+/// write refused with "lease not found", means the lease is gone — and with it every key it carried — so a new lease is
+/// granted. A different TTL also takes a new lease; the old one is left to expire. Because a keep-alive sent at
+/// <c>t</c> keeps the lease at least until <c>t + ttl</c>, <see cref="GuaranteedLockValidity"/> is <c>ttl</c>.</item>
+/// <item><b>Acquire</b> — txn: compare <c>create_revision(leader) == 0</c>, then put <c>leader = name</c> with the lease.
+/// The lock's version is the put's revision, its session the lease id.</item>
+/// <item><b>Renew</b> — keep-alive, then txn: compare <c>value(leader) == name</c>, <c>mod_revision == held.Version</c> and
+/// <c>lease == mine</c>. Only if the lease alone differs (the key was written under an older lease of this node, or by a
+/// Patroni node of the same name) is the key re-put with the current lease under the same value and revision
+/// comparison, as Patroni ≥ 3.0.3 does; the returned lock then carries the new version.</item>
+/// <item><b>Release</b> — txn: compare <c>value(leader) == name</c>, then delete it.</item>
+/// <item><b>Touch member</b> — keep-alive, then put <c>members/&lt;name&gt;</c> with the lease only when the JSON or the
+/// lease changed since this node last wrote it, or a later read no longer showed it.</item>
+/// <item><b>Load</b> — one linearizable range read of the cluster prefix; version = <c>mod_revision</c>, session = lease id
+/// (decimal), parsed by <see cref="ClusterStateReader"/>.</item>
+/// <item><b>Cluster keys</b> — <see cref="WriteCondition.Always"/>: plain put; <see cref="WriteCondition.IfAbsent"/>: txn
+/// compare <c>create_revision == 0</c>; <see cref="WriteCondition.IfVersion"/>: txn compare <c>mod_revision == version</c>.
+/// Deletes likewise. <see cref="DeleteClusterAsync"/> deletes the prefix range.</item>
+/// <item><b>Wait for change</b> — a watch of <c>leader</c>, <c>config</c> and <c>failover</c> starting right after the
+/// revision of the last load, on a gRPC stream owned by the call (dotnet-etcd's watch manager is not used). Any event,
+/// or a compacted start revision, wakes; a failing watch is re-created until the timeout.</item>
+/// </list>
+/// <para><b>Errors.</b> Every operation runs under one deadline, <see cref="EtcdDcsOptions.RequestTimeout"/> or the caller's
+/// token, whichever ends first. Reads and keep-alives are retried until then while etcd is unavailable; writes are
+/// sent once. A failed or timed-out request throws <see cref="DcsUnavailableException"/> naming the endpoints and the
+/// operation; a lost race or compare-and-set mismatch returns false/null; the caller's cancellation throws
+/// <see cref="OperationCanceledException"/>.</para>
+/// </remarks>
+public sealed class EtcdDcs : IDcs
+{
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan WatchRetryDelay = TimeSpan.FromSeconds(1);
+
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly EtcdClient _client;
+    private readonly KV.KVClient _kv;
+    private readonly Lease.LeaseClient _leases;
+    private readonly Watch.WatchClient _watches;
+    private readonly TimeSpan _requestTimeout;
+    private readonly string _endpoints;
+    private readonly string _prefix;
+    private readonly ByteString _prefixKey;
+    private readonly ByteString _prefixEnd;
+    private readonly ByteString _leaderKey;
+    private readonly ByteString _memberKey;
+    private readonly ByteString _memberValue;
+    private readonly ByteString[] _wakingKeys;
+
+    // Serializes the operations that use the lease (refresh + write), so two of them never grant two leases.
+    private readonly SemaphoreSlim _leaseGate = new(1, 1);
+    private long _leaseId;           // guarded by _leaseGate; 0 = none yet
+    private long _leaseTtlSeconds;   // the TTL asked for when _leaseId was granted
+
+    private long _loadRevision;      // header revision of the last load, 0 before the first
+    private ClusterState? _lastRead;
+    private PublishedMember? _published;
+    private volatile bool _disposed;
+
+    /// <summary>Creates the connection of member <see cref="EtcdDcsOptions.Name"/> to the cluster <see cref="EtcdDcsOptions.Scope"/>. No I/O happens here.</summary>
+    /// <param name="options">The settings; copied, later changes have no effect.</param>
+    /// <param name="timeProvider">The clock for request deadlines, retry pauses and wait timeouts.</param>
+    /// <param name="logger">Where the adapter logs (see <see cref="EtcdDcsEventId"/>); none when null.</param>
+    /// <exception cref="ArgumentException"><paramref name="options"/> do not validate; the message lists every problem.</exception>
+    public EtcdDcs(EtcdDcsOptions options, TimeProvider timeProvider, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        var problems = options.Validate();
+        if (problems.Count > 0)
+            throw new ArgumentException("Invalid etcd DCS options: " + string.Join(" ", problems), nameof(options));
+
+        _time = timeProvider;
+        _logger = logger ?? NullLogger.Instance;
+        MemberName = options.Name;
+        _requestTimeout = options.RequestTimeout;
+        var endpoints = options.ParseEndpoints([]);
+        _endpoints = string.Join(",", endpoints.Select(u => u.GetLeftPart(UriPartial.Authority)));
+        _prefix = ClusterKeys.Prefix(options.Namespace, options.Scope);
+        _prefixKey = ByteString.CopyFromUtf8(_prefix);
+        _prefixEnd = RangeEnd(_prefixKey);
+        _leaderKey = Key(ClusterKeys.Leader);
+        _memberKey = Key(ClusterKeys.Member(MemberName));
+        _memberValue = ByteString.CopyFromUtf8(MemberName);
+        _wakingKeys = [_leaderKey, Key(ClusterKeys.Config), Key(ClusterKeys.Failover)];
+
+        _client = CreateClient(options, endpoints);
+        var connection = _client.GetConnection();
+        _kv = connection.KVClient;
+        _leases = connection.LeaseClient;
+        _watches = connection.WatchClient;
+        Log.Created(_logger, MemberName, _prefix, _endpoints);
+    }
+
+    /// <inheritdoc />
+    public string MemberName { get; }
+
+    /// <summary>The cluster prefix, for example <c>/service/batman/</c>.</summary>
+    public string Prefix => _prefix;
+
+    /// <inheritdoc />
+    /// <remarks>The full <paramref name="ttl"/>: the keep-alive sent within each acquire or renew resets the lease to its TTL, which is at least <paramref name="ttl"/>.</remarks>
+    public TimeSpan GuaranteedLockValidity(TimeSpan ttl) => ttl;
+
+    /// <inheritdoc />
+    public Task<ClusterState> LoadClusterAsync(CancellationToken cancellationToken) =>
+        RunAsync("read the cluster", async ct =>
+        {
+            var response = await RetryWhileUnavailableAsync(
+                c => _kv.RangeAsync(new RangeRequest { Key = _prefixKey, RangeEnd = _prefixEnd }, cancellationToken: c).ResponseAsync, ct).ConfigureAwait(false);
+            var entries = new DcsEntry[response.Kvs.Count];
+            for (var i = 0; i < entries.Length; i++)
+            {
+                var kv = response.Kvs[i];
+                entries[i] = new DcsEntry(
+                    kv.Key.ToStringUtf8()[_prefix.Length..],
+                    kv.Value.ToStringUtf8(),
+                    Version(kv.ModRevision),
+                    kv.Lease == 0 ? null : kv.Lease.ToString(CultureInfo.InvariantCulture));
+            }
+            var revision = response.Header.Revision;
+            var state = ClusterStateReader.Read(entries, Volatile.Read(ref _lastRead));
+            Volatile.Write(ref _lastRead, state);
+            if (revision > Interlocked.Read(ref _loadRevision)) Interlocked.Exchange(ref _loadRevision, revision);
+            ForgetPublishedMemberIfGone(state, revision);
+            return state;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<LeaderLock?> TryAcquireLeaderLockAsync(TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ttl, TimeSpan.Zero);
+        return RunAsync("acquire the leader lock", ct => WithLeaseAsync(ttl, async (lease, c) =>
+        {
+            var txn = new TxnRequest
+            {
+                Compare = { new Compare { Key = _leaderKey, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 } },
+                Success = { Put(_leaderKey, _memberValue, lease) },
+            };
+            var response = await _kv.TxnAsync(txn, cancellationToken: c).ResponseAsync.ConfigureAwait(false);
+            return response.Succeeded ? new LeaderLock(MemberName, Version(response.Header.Revision), Session(lease)) : null;
+        }, ct), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<LeaderLock?> TryRenewLeaderLockAsync(LeaderLock held, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(held);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ttl, TimeSpan.Zero);
+        return RunAsync("renew the leader lock", async ct =>
+        {
+            // Another member's lock, or a version that is no etcd revision, can never be ours.
+            if (!string.Equals(held.Holder, MemberName, StringComparison.Ordinal)) return null;
+            if (!TryParseRevision(held.Version, ClusterKeys.Leader, out var revision)) return null;
+            return await WithLeaseAsync(ttl, async (lease, c) =>
+            {
+                var renew = new TxnRequest
+                {
+                    Compare = { ValueIsMine(), ModRevisionIs(_leaderKey, revision), LeaseIs(_leaderKey, lease) },
+                    Failure = { new RequestOp { RequestRange = new RangeRequest { Key = _leaderKey } } },
+                };
+                var response = await _kv.TxnAsync(renew, cancellationToken: c).ResponseAsync.ConfigureAwait(false);
+                if (response.Succeeded) return new LeaderLock(MemberName, held.Version, Session(lease));
+
+                // Still our name at the same revision, only under another lease: re-bind it to ours (Patroni >= 3.0.3).
+                var current = response.Responses.Count > 0 ? response.Responses[0].ResponseRange?.Kvs : null;
+                if (current is not { Count: 1 } || current[0].ModRevision != revision || current[0].Value != _memberValue) return null;
+                var rebind = new TxnRequest
+                {
+                    Compare = { ValueIsMine(), ModRevisionIs(_leaderKey, revision) },
+                    Success = { Put(_leaderKey, _memberValue, lease) },
+                };
+                var rebound = await _kv.TxnAsync(rebind, cancellationToken: c).ResponseAsync.ConfigureAwait(false);
+                if (!rebound.Succeeded) return null;
+                Log.LeaderKeyRebound(_logger, MemberName, current[0].Lease.ToString(CultureInfo.InvariantCulture), lease);
+                return new LeaderLock(MemberName, Version(rebound.Header.Revision), Session(lease));
+            }, ct).ConfigureAwait(false);
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<bool> ReleaseLeaderLockAsync(CancellationToken cancellationToken) =>
+        RunAsync("release the leader lock", async ct =>
+        {
+            var txn = new TxnRequest
+            {
+                Compare = { ValueIsMine() },
+                Success = { new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = _leaderKey } } },
+            };
+            var response = await _kv.TxnAsync(txn, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            return response.Succeeded;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException"><paramref name="self"/> is not this connection's member.</exception>
+    public Task TouchMemberAsync(Member self, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(self);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ttl, TimeSpan.Zero);
+        if (!string.Equals(self.Name, MemberName, StringComparison.Ordinal))
+            throw new ArgumentException($"This connection acts for member '{MemberName}', not '{self.Name}'.", nameof(self));
+        return RunAsync("publish the member key", ct => WithLeaseAsync(ttl, async (lease, c) =>
+        {
+            // A node publishes the same member cycle after cycle: serialize and write only what changed.
+            var published = Volatile.Read(ref _published);
+            var json = published is not null && published.Member == self ? published.Json : MemberCodec.Serialize(self);
+            if (published is not null && published.Lease == lease && string.Equals(published.Json, json, StringComparison.Ordinal))
+                return true;
+            var response = await _kv.PutAsync(new PutRequest { Key = _memberKey, Value = ByteString.CopyFromUtf8(json), Lease = lease }, cancellationToken: c)
+                .ResponseAsync.ConfigureAwait(false);
+            Volatile.Write(ref _published, new PublishedMember(self, json, lease, response.Header.Revision));
+            return true;
+        }, ct), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<bool> TryWriteAsync(ClusterKey key, string value, WriteCondition condition, CancellationToken cancellationToken)
+    {
+        var name = ClusterKeyNames.Of(key);
+        ArgumentNullException.ThrowIfNull(value);
+        return RunAsync($"write {name} ({condition})", async ct =>
+        {
+            var put = new PutRequest { Key = Key(name), Value = ByteString.CopyFromUtf8(value) };
+            if (condition.Kind == WriteConditionKind.Always)
+            {
+                await _kv.PutAsync(put, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+                return true;
+            }
+            Compare compare;
+            if (condition.Kind == WriteConditionKind.Absent)
+                compare = new Compare { Key = put.Key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 };
+            else if (TryParseRevision(condition.Version, name, out var revision))
+                compare = ModRevisionIs(put.Key, revision);
+            else
+                return false;
+            var txn = new TxnRequest { Compare = { compare }, Success = { new RequestOp { RequestPut = put } } };
+            return (await _kv.TxnAsync(txn, cancellationToken: ct).ResponseAsync.ConfigureAwait(false)).Succeeded;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<bool> TryDeleteAsync(ClusterKey key, WriteCondition condition, CancellationToken cancellationToken)
+    {
+        var name = ClusterKeyNames.Of(key);
+        return RunAsync($"delete {name} ({condition})", async ct =>
+        {
+            var delete = new DeleteRangeRequest { Key = Key(name) };
+            switch (condition.Kind)
+            {
+                case WriteConditionKind.Always:
+                    return (await _kv.DeleteRangeAsync(delete, cancellationToken: ct).ResponseAsync.ConfigureAwait(false)).Deleted > 0;
+                case WriteConditionKind.VersionMatches when TryParseRevision(condition.Version, name, out var revision):
+                    var txn = new TxnRequest { Compare = { ModRevisionIs(delete.Key, revision) }, Success = { new RequestOp { RequestDeleteRange = delete } } };
+                    var response = await _kv.TxnAsync(txn, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+                    return response.Succeeded && response.Responses[0].ResponseDeleteRange.Deleted > 0;
+                default:
+                    // "Must be absent" never holds for a key being deleted; a foreign version token never matches.
+                    return false;
+            }
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task DeleteClusterAsync(CancellationToken cancellationToken) =>
+        RunAsync("delete the cluster", async ct =>
+        {
+            await _kv.DeleteRangeAsync(new DeleteRangeRequest { Key = _prefixKey, RangeEnd = _prefixEnd }, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            Volatile.Write(ref _published, null);
+            return true;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Watches <c>leader</c>, <c>config</c> and <c>failover</c> from the revision after this connection's last
+    /// <see cref="LoadClusterAsync"/> (from now, before the first), so a change between that read and this wait still wakes.
+    /// While etcd is unreachable the watch is re-created every second until <paramref name="timeout"/>; the wait never
+    /// throws <see cref="DcsUnavailableException"/>, so a caller racing it against its own timer is not woken early by an outage.
+    /// </remarks>
+    public async Task<bool> WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be non-negative or infinite.");
+        cancellationToken.ThrowIfCancellationRequested();
+
+        using var expiry = new CancellationTokenSource(timeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expiry.Token);
+        var loaded = Interlocked.Read(ref _loadRevision);
+        var start = loaded > 0 ? loaded + 1 : 0;
+        while (true)
+        {
+            try
+            {
+                var watched = await WatchOnceAsync(start, linked.Token).ConfigureAwait(false);
+                if (watched.Woken) return true;
+                start = watched.NextStart;
+            }
+            catch (Exception ex) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("The wait for a DCS change was cancelled.", ex, cancellationToken);
+            }
+            catch (Exception) when (expiry.IsCancellationRequested)
+            {
+                return false;
+            }
+            catch (Exception ex) when (IsTransportFailure(ex))
+            {
+                Log.WatchFailed(_logger, _endpoints, Describe(ex), WatchRetryDelay);
+            }
+
+            try
+            {
+                await Task.Delay(WatchRetryDelay, _time, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>Closes the gRPC channel; later calls throw <see cref="ObjectDisposedException"/>. The lease is not revoked: its keys expire with it.</summary>
+    public ValueTask DisposeAsync()
+    {
+        if (_disposed) return ValueTask.CompletedTask;
+        _disposed = true;
+        _client.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Watch
+
+    private readonly record struct WatchOutcome(bool Woken, long NextStart);
+
+    /// <summary>
+    /// One watch stream: woken by the first event, or by a cancelled watch (a compacted start revision: the caller
+    /// re-reads anyway). Throws when the stream fails; returns not woken only if the server ended it cleanly.
+    /// </summary>
+    private async Task<WatchOutcome> WatchOnceAsync(long start, CancellationToken cancellationToken)
+    {
+        using var call = _watches.Watch(cancellationToken: cancellationToken);
+        foreach (var key in _wakingKeys)
+            await call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = new WatchCreateRequest { Key = key, StartRevision = start } }, cancellationToken).ConfigureAwait(false);
+        var next = start;
+        while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+        {
+            var response = call.ResponseStream.Current;
+            if (response.Events.Count > 0) return new WatchOutcome(true, next);
+            if (response.Canceled)
+            {
+                if (response.CompactRevision > 0) return new WatchOutcome(true, next);
+                throw new RpcException(new Status(StatusCode.Unavailable, $"etcd cancelled the watch: {response.CancelReason}"));
+            }
+            // Watching "from now": a retry must resume where this stream started, not from a later now.
+            if (response.Created && next == 0) next = response.Header.Revision + 1;
+        }
+        throw new RpcException(new Status(StatusCode.Unavailable, "etcd closed the watch stream"));
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Lease
+
+    /// <summary>Refreshes (or grants) the lease, then runs <paramref name="write"/> with it; a write refused because the lease vanished in between gets a new lease and one more try.</summary>
+    private async Task<T> WithLeaseAsync<T>(TimeSpan ttl, Func<long, CancellationToken, Task<T>> write, CancellationToken cancellationToken)
+    {
+        await _leaseGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                var lease = await RefreshLeaseAsync(ttl, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    return await write(lease, cancellationToken).ConfigureAwait(false);
+                }
+                catch (RpcException ex) when (attempt == 1 && IsLeaseNotFound(ex))
+                {
+                    Log.LeaseLost(_logger, lease, MemberName);
+                    _leaseId = 0;
+                }
+            }
+        }
+        finally
+        {
+            _leaseGate.Release();
+        }
+    }
+
+    /// <summary>Keeps the current lease alive, or grants a new one when there is none, it is gone, or the TTL changed. Caller holds <see cref="_leaseGate"/>.</summary>
+    private async Task<long> RefreshLeaseAsync(TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        var seconds = LeaseSeconds(ttl);
+        if (_leaseId != 0 && _leaseTtlSeconds == seconds)
+        {
+            var remaining = await RetryWhileUnavailableAsync(c => KeepAliveOnceAsync(_leaseId, c), cancellationToken).ConfigureAwait(false);
+            if (remaining > 0) return _leaseId;
+            Log.LeaseLost(_logger, _leaseId, MemberName);
+        }
+        else if (_leaseId != 0)
+            Log.LeaseTtlChanged(_logger, _leaseTtlSeconds, seconds, MemberName, _leaseId);
+
+        _leaseId = 0;
+        // An extra lease from a retried grant is harmless: it carries no key and expires.
+        var granted = await RetryWhileUnavailableAsync(
+            c => _leases.LeaseGrantAsync(new LeaseGrantRequest { TTL = seconds }, cancellationToken: c).ResponseAsync, cancellationToken).ConfigureAwait(false);
+        if (!string.IsNullOrEmpty(granted.Error) || granted.ID == 0)
+            throw new RpcException(new Status(StatusCode.Unavailable, $"lease grant refused: {granted.Error}"));
+        _leaseId = granted.ID;
+        _leaseTtlSeconds = seconds;
+        Log.LeaseGranted(_logger, granted.ID, granted.TTL, MemberName);
+        return granted.ID;
+    }
+
+    /// <summary>One keep-alive on a stream of its own, closed after the answer: the lease's remaining TTL, ≤ 0 when it is gone.</summary>
+    private async Task<long> KeepAliveOnceAsync(long leaseId, CancellationToken cancellationToken)
+    {
+        using var call = _leases.LeaseKeepAlive(cancellationToken: cancellationToken);
+        await call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = leaseId }, cancellationToken).ConfigureAwait(false);
+        if (!await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+            throw new RpcException(new Status(StatusCode.Unavailable, "etcd closed the keep-alive stream without an answer"));
+        return call.ResponseStream.Current.TTL;
+    }
+
+    // The lease TTL is whole seconds; rounding up keeps the lease alive at least ttl.
+    private static long LeaseSeconds(TimeSpan ttl) => Math.Max(1, (long)Math.Ceiling(ttl.TotalSeconds));
+
+    private static bool IsLeaseNotFound(RpcException ex) =>
+        ex.StatusCode == StatusCode.NotFound && ex.Status.Detail.Contains("lease not found", StringComparison.OrdinalIgnoreCase);
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Member bookkeeping
+
+    private sealed record PublishedMember(Member Member, string Json, long Lease, long Revision);
+
+    /// <summary>A read at or after our last member write that no longer shows it as written (deleted, replaced) makes the next touch write again.</summary>
+    private void ForgetPublishedMemberIfGone(ClusterState state, long revision)
+    {
+        var published = Volatile.Read(ref _published);
+        if (published is null || revision < published.Revision) return;
+        var seen = state.GetMember(MemberName);
+        if (seen is not null && seen.Version == Version(published.Revision)) return;
+        Interlocked.CompareExchange(ref _published, null, published);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Requests and errors
+
+    /// <summary>Runs one operation under the request deadline and translates failures into the <see cref="IDcs"/> error contract.</summary>
+    private async Task<T> RunAsync<T>(string operation, Func<CancellationToken, Task<T>> body, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        using var deadline = new CancellationTokenSource(_requestTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        try
+        {
+            return await body(linked.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or RpcException)
+        {
+            if (ex is OperationCanceledException oce && oce.CancellationToken == cancellationToken) throw;
+            throw new OperationCanceledException($"Cancelled while trying to {operation}.", ex, cancellationToken);
+        }
+        catch (Exception ex) when (deadline.IsCancellationRequested && ex is OperationCanceledException or RpcException)
+        {
+            var message = $"etcd at {_endpoints} did not answer within {_requestTimeout.TotalSeconds:0.###} s while trying to {operation} (member {MemberName}, {_prefix}).";
+            Log.RequestFailed(_logger, _endpoints, operation, message);
+            throw new DcsUnavailableException(message, ex);
+        }
+        catch (Exception ex) when (IsTransportFailure(ex))
+        {
+            var error = Describe(ex);
+            Log.RequestFailed(_logger, _endpoints, operation, error);
+            throw new DcsUnavailableException($"etcd at {_endpoints} failed while trying to {operation} (member {MemberName}, {_prefix}): {error}", ex);
+        }
+        catch (ObjectDisposedException) when (_disposed)
+        {
+            throw new ObjectDisposedException(nameof(EtcdDcs), $"The etcd DCS connection of member {MemberName} was disposed while trying to {operation}.");
+        }
+    }
+
+    /// <summary>Retries an idempotent request (read, keep-alive, grant) while etcd answers Unavailable, until the token ends it.</summary>
+    private async Task<T> RetryWhileUnavailableAsync<T>(Func<CancellationToken, Task<T>> request, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                return await request(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsRetryable(ex))
+            {
+                Log.RequestFailed(_logger, _endpoints, "answer (retrying)", Describe(ex));
+            }
+            await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+        }
+    }
+
+    private static bool IsRetryable(Exception ex) => ex switch
+    {
+        RpcException rpc => rpc.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown,
+        _ => ex is HttpRequestException or IOException or SocketException,
+    };
+
+    /// <summary>
+    /// Failures that mean "the DCS could not be used": every gRPC error (including permission and protocol errors, for
+    /// which the HA loop's DCS-failure path is the safe answer) and transport errors.
+    /// </summary>
+    private static bool IsTransportFailure(Exception ex) =>
+        ex is RpcException or HttpRequestException or IOException or SocketException or OperationCanceledException;
+
+    private static string Describe(Exception ex) => ex switch
+    {
+        RpcException rpc => $"{rpc.StatusCode}: {rpc.Status.Detail}",
+        _ => $"{ex.GetType().Name}: {ex.Message}",
+    };
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Building blocks
+
+    private ByteString Key(string relative) => ByteString.CopyFromUtf8(_prefix + relative);
+
+    private Compare ValueIsMine() =>
+        new() { Key = _leaderKey, Target = Compare.Types.CompareTarget.Value, Result = Compare.Types.CompareResult.Equal, Value = _memberValue };
+
+    private static Compare ModRevisionIs(ByteString key, long revision) =>
+        new() { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = revision };
+
+    private static Compare LeaseIs(ByteString key, long lease) =>
+        new() { Key = key, Target = Compare.Types.CompareTarget.Lease, Result = Compare.Types.CompareResult.Equal, Lease = lease };
+
+    private static RequestOp Put(ByteString key, ByteString value, long lease) =>
+        new() { RequestPut = new PutRequest { Key = key, Value = value, Lease = lease } };
+
+    private static DcsVersion Version(long revision) => new(revision.ToString(CultureInfo.InvariantCulture));
+
+    private static string Session(long lease) => lease.ToString(CultureInfo.InvariantCulture);
+
+    private bool TryParseRevision(DcsVersion version, string key, out long revision)
+    {
+        if (long.TryParse(version.Token, NumberStyles.None, CultureInfo.InvariantCulture, out revision) && revision > 0) return true;
+        Log.ForeignVersionToken(_logger, version.Token ?? "", key);
+        return false;
+    }
+
+    /// <summary>The end of the range of every key starting with <paramref name="prefix"/>: the prefix with its last byte incremented.</summary>
+    internal static ByteString RangeEnd(ByteString prefix)
+    {
+        var bytes = prefix.ToByteArray();
+        for (var i = bytes.Length - 1; i >= 0; i--)
+        {
+            if (bytes[i] < 0xff)
+            {
+                bytes[i]++;
+                return ByteString.CopyFrom(bytes, 0, i + 1);
+            }
+        }
+        return ByteString.CopyFrom(0); // every key
+    }
+
+    private EtcdClient CreateClient(EtcdDcsOptions options, IReadOnlyList<Uri> endpoints)
+    {
+        // Reconnect quickly after an etcd restart (gRPC's default backoff grows to 2 minutes), and give up connecting
+        // within the request deadline; the operation deadline bounds every call anyway.
+        var connectTimeout = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, options.RequestTimeout.Ticks / 2));
+        void Configure(GrpcChannelOptions channel)
+        {
+            channel.InitialReconnectBackoff = TimeSpan.FromMilliseconds(250);
+            channel.MaxReconnectBackoff = TimeSpan.FromSeconds(2);
+            if (channel.HttpHandler is SocketsHttpHandler sockets) sockets.ConnectTimeout = connectTimeout;
+        }
+
+        var connectionString = string.Join(",", endpoints.Select(u => u.GetLeftPart(UriPartial.Authority)));
+        EtcdClient client;
+        if (endpoints[0].Scheme == Uri.UriSchemeHttps)
+        {
+            var tls = TlsSettings.Load(options, endpoints);
+            // The server name only names the balanced channel; certificates are checked against the endpoints' hosts.
+            client = new EtcdClient(connectionString, tls.Configure, serverName: endpoints[0].Host, configureChannelOptions: Configure);
+        }
+        else
+            client = new EtcdClient(connectionString, serverName: endpoints[0].Host, configureChannelOptions: Configure);
+
+        if (!string.IsNullOrEmpty(options.Username)) client.SetCredentials(options.Username, options.Password!);
+        return client;
+    }
+
+    /// <summary>Client certificate and server certificate check for https endpoints.</summary>
+    private sealed class TlsSettings
+    {
+        private readonly X509Certificate2Collection? _trusted;
+        private readonly X509Certificate2? _clientCertificate;
+        private readonly string[] _hosts;
+
+        private TlsSettings(X509Certificate2Collection? trusted, X509Certificate2? clientCertificate, string[] hosts) =>
+            (_trusted, _clientCertificate, _hosts) = (trusted, clientCertificate, hosts);
+
+        public static TlsSettings Load(EtcdDcsOptions options, IReadOnlyList<Uri> endpoints)
+        {
+            X509Certificate2Collection? trusted = null;
+            if (!string.IsNullOrEmpty(options.CaCert))
+            {
+                trusted = [];
+                trusted.ImportFromPemFile(options.CaCert);
+            }
+            X509Certificate2? client = null;
+            if (!string.IsNullOrEmpty(options.Cert))
+            {
+                client = string.IsNullOrEmpty(options.KeyPassword)
+                    ? X509Certificate2.CreateFromPemFile(options.Cert, string.IsNullOrEmpty(options.Key) ? null : options.Key)
+                    : X509Certificate2.CreateFromEncryptedPemFile(options.Cert, options.KeyPassword, string.IsNullOrEmpty(options.Key) ? null : options.Key);
+            }
+            return new TlsSettings(trusted, client, [.. endpoints.Select(u => u.IdnHost)]);
+        }
+
+        public void Configure(SslClientAuthenticationOptions ssl)
+        {
+            if (_clientCertificate is not null) ssl.ClientCertificates = [_clientCertificate];
+            ssl.RemoteCertificateValidationCallback = Validate;
+        }
+
+        // The balanced channel connects to each endpoint under one server name, so the certificate must be valid for one
+        // of the configured endpoint hosts rather than for that name; the chain must end at the configured CA (or a
+        // system root when none is configured).
+        private bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+        {
+            if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0) return false;
+            using var server = new X509Certificate2(certificate);
+            if (!_hosts.Any(h => server.MatchesHostname(h))) return false;
+            if (_trusted is null) return (errors & SslPolicyErrors.RemoteCertificateChainErrors) == 0;
+            using var custom = new X509Chain();
+            custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            custom.ChainPolicy.CustomTrustStore.AddRange(_trusted);
+            custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            if (chain is not null)
+                foreach (var element in chain.ChainElements) custom.ChainPolicy.ExtraStore.Add(element.Certificate);
+            return custom.Build(server);
+        }
+    }
+}

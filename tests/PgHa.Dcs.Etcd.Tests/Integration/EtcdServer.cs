@@ -1,0 +1,228 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using dotnet_etcd;
+using Etcdserverpb;
+using Google.Protobuf;
+
+namespace PgHa.Dcs.Etcd.Tests.Integration;
+
+/// <summary>
+/// A single-node etcd (<c>/usr/bin/etcd</c>) on two free loopback ports, with its data in a temporary folder of its own.
+/// It can be killed and started again on the same data and ports, as an operator restarting etcd would.
+/// </summary>
+internal sealed class EtcdServer : IAsyncDisposable
+{
+    /// <summary>PEM files for serving https with client certificates: the CA both sides trust, the server's certificate and key, and a client certificate and key for this class's own raw client.</summary>
+    public sealed record TlsFiles(string Ca, string ServerCert, string ServerKey, string ClientCert, string ClientKey);
+
+    /// <summary>The etcd binary: Debian's etcd-server package, or PGHA_ETCD_BINARY.</summary>
+    public static readonly string Binary = Environment.GetEnvironmentVariable("PGHA_ETCD_BINARY") is { Length: > 0 } path ? path : "/usr/bin/etcd";
+
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly Queue<string> _log = new();
+    private readonly TlsFiles? _tls;
+    private Process? _process;
+
+    private EtcdServer(string name, TlsFiles? tls)
+    {
+        Name = name;
+        _tls = tls;
+        ClientPort = FreePort();
+        PeerPort = FreePort();
+        DataDir = Path.Combine(Path.GetTempPath(), $"pgha-etcd-{name}-{Guid.NewGuid():N}");
+    }
+
+    public string Name { get; }
+    public int ClientPort { get; }
+    public int PeerPort { get; }
+    public string DataDir { get; }
+
+    /// <summary>The client endpoint in Patroni's <c>host</c> form.</summary>
+    public string Endpoint => $"127.0.0.1:{ClientPort}";
+
+    private string ClientUrl => $"{(_tls is null ? "http" : "https")}://127.0.0.1:{ClientPort}";
+
+    /// <summary>Whether the server process runs.</summary>
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>The last lines etcd wrote, for failure messages.</summary>
+    public string RecentLog
+    {
+        get
+        {
+            lock (_log) return string.Join('\n', _log);
+        }
+    }
+
+    /// <summary>Fails (or ignores, with PGHA_ALLOW_MISSING_SERVERS=1) when the etcd binary is not installed.</summary>
+    public static void RequireBinary()
+    {
+        if (File.Exists(Binary)) return;
+        var message = $"The etcd server ({Binary}) is not installed. Run scripts/test, which installs etcd-server and etcd-client, "
+            + "or apt-get install -y etcd-server etcd-client (or point PGHA_ETCD_BINARY at an etcd binary). "
+            + "Set PGHA_ALLOW_MISSING_SERVERS=1 to skip the etcd tests instead.";
+        if (Environment.GetEnvironmentVariable("PGHA_ALLOW_MISSING_SERVERS") == "1") Assert.Ignore(message);
+        Assert.Fail(message);
+    }
+
+    /// <summary>Starts a new server (serving https with client certificates when <paramref name="tls"/> is given) and waits until it serves a range request.</summary>
+    public static async Task<EtcdServer> StartAsync(string name, TlsFiles? tls = null)
+    {
+        RequireBinary();
+        var server = new EtcdServer(name, tls);
+        try
+        {
+            await server.StartAgainAsync();
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts the process (again) on the same data directory and ports and waits until it serves.</summary>
+    public async Task StartAgainAsync()
+    {
+        if (IsRunning) throw new InvalidOperationException("etcd is already running");
+        var client = ClientUrl;
+        var peer = $"http://127.0.0.1:{PeerPort}";
+        var start = new ProcessStartInfo(Binary)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in (string[])
+        [
+            "--name", Name, "--data-dir", DataDir,
+            "--listen-client-urls", client, "--advertise-client-urls", client,
+            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+            "--initial-cluster", $"{Name}={peer}", "--initial-cluster-state", "new",
+            "--logger", "zap", "--log-outputs", "stderr", "--log-level", "warn",
+            .. (_tls is null ? [] : (string[])["--cert-file", _tls.ServerCert, "--key-file", _tls.ServerKey, "--trusted-ca-file", _tls.Ca, "--client-cert-auth"]),
+        ])
+            start.ArgumentList.Add(argument);
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {Binary}");
+        process.OutputDataReceived += (_, e) => Remember(e.Data);
+        process.ErrorDataReceived += (_, e) => Remember(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+        await WaitUntilServingAsync();
+    }
+
+    /// <summary>Kills the process (SIGKILL) and waits for it to exit; the data directory stays.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is not { } process) return;
+        _process = null;
+        try
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10), TimeProvider.System);
+            await process.WaitForExitAsync(wait.Token);
+        }
+        finally
+        {
+            process.Dispose();
+        }
+    }
+
+    /// <summary>A raw dotnet-etcd client of this server, for checking what the adapter wrote (etcdctl's view).</summary>
+    public EtcdClient CreateRawClient()
+    {
+        if (_tls is null) return new EtcdClient(ClientUrl);
+        var trusted = new X509Certificate2Collection();
+        trusted.ImportFromPemFile(_tls.Ca);
+        var certificate = X509Certificate2.CreateFromPemFile(_tls.ClientCert, _tls.ClientKey);
+        return new EtcdClient(ClientUrl, ssl =>
+        {
+            ssl.ClientCertificates = [certificate];
+            ssl.RemoteCertificateValidationCallback = (_, presented, _, _) =>
+            {
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.AddRange(trusted);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return presented is X509Certificate2 c && chain.Build(c);
+            };
+        });
+    }
+
+    /// <summary>Every key under <paramref name="prefix"/>, as <c>etcdctl get --prefix</c> shows them.</summary>
+    public async Task<IReadOnlyList<Mvccpb.KeyValue>> RangeAsync(string prefix)
+    {
+        using var client = CreateRawClient();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10), TimeProvider.System);
+        var key = ByteString.CopyFromUtf8(prefix);
+        var response = await client.GetAsync(new RangeRequest { Key = key, RangeEnd = EtcdDcs.RangeEnd(key) }, cancellationToken: timeout.Token);
+        return [.. response.Kvs];
+    }
+
+    /// <summary>A loopback port nothing listens on right now.</summary>
+    public static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        try
+        {
+            return ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        try
+        {
+            if (Directory.Exists(DataDir)) Directory.Delete(DataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp folder is not worth failing a test run for.
+        }
+    }
+
+    private async Task WaitUntilServingAsync()
+    {
+        var started = TimeProvider.System.GetTimestamp();
+        Exception? last = null;
+        while (TimeProvider.System.GetElapsedTime(started) < StartTimeout)
+        {
+            if (_process is not { HasExited: false })
+                throw new InvalidOperationException($"etcd exited during start-up:\n{RecentLog}");
+            try
+            {
+                using var client = CreateRawClient();
+                using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(1), TimeProvider.System);
+                await client.GetAsync(new RangeRequest { Key = ByteString.CopyFromUtf8("/pgha-health") }, cancellationToken: attempt.Token);
+                return;
+            }
+            catch (Exception ex) when (ex is Grpc.Core.RpcException or OperationCanceledException or HttpRequestException)
+            {
+                last = ex;
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(50), TimeProvider.System);
+        }
+        throw new TimeoutException($"etcd did not serve a range request within {StartTimeout} ({last?.Message}):\n{RecentLog}");
+    }
+
+    private void Remember(string? line)
+    {
+        if (line is null) return;
+        lock (_log)
+        {
+            _log.Enqueue(line);
+            while (_log.Count > 200) _log.Dequeue();
+        }
+    }
+}
