@@ -1,0 +1,227 @@
+using System.Diagnostics;
+using System.Globalization;
+using Npgsql;
+using PgHa.Cluster;
+using PgHa.Decisions;
+
+namespace PgHa.Postgres;
+
+public sealed partial class PostgresController
+{
+    /// <inheritdoc />
+    /// <remarks>
+    /// <para>
+    /// Refuses a running primary. Writes standby.signal and a postgresql.conf with <c>primary_conninfo</c> (replication
+    /// user, password inline or through the passfile, <c>application_name</c> = this member),
+    /// <c>primary_slot_name</c> = <see cref="ReplicationSlotNames.ForMember"/>(this member) and
+    /// <c>recovery_target_timeline = 'latest'</c>; reloads a running replica (PostgreSQL 13+ re-reads
+    /// primary_conninfo on reload) or starts a stopped one with <c>pg_ctl start -w</c>.
+    /// </para>
+    /// <para>
+    /// Divergence (Patroni's method, <c>_check_timeline_and_lsn</c>): the upstream's timeline and its history file
+    /// (read with the rewind credentials), judged by <see cref="RewindCheck"/>. A diverged data directory is rewound with pg_rewind when use_pg_rewind is on
+    /// (a former primary stopped before the fork point is handed to pg_rewind too, which reports "no rewind required"
+    /// when its shutdown checkpoint is the fork point). When rewind is off or fails and
+    /// remove_data_directory_on_rewind_failure is on, the data directory is wiped and cloned afresh; otherwise it starts
+    /// as it is (it will not stream) and the rewind is not retried until the upstream's timeline changes. When the
+    /// check itself is impossible (upstream unreachable), it follows without rewind.
+    /// </para>
+    /// </remarks>
+    public async Task FollowAsync(Member? upstream, CancellationToken cancellationToken)
+    {
+        if (InspectDataDirectory() != DataDirectoryState.Initialized) throw new InvalidOperationException($"{DataDir} holds no initialized cluster");
+        var running = false;
+        if (LivePostmasterPid() is { } pid)
+        {
+            var primary = await WaitForPostmasterAsync(pid, cancellationToken).ConfigureAwait(false);
+            if (primary == true) throw new InvalidOperationException("refusing to reconfigure a running primary as a replica (demote it first)");
+            running = primary == false;
+        }
+
+        string? host = null;
+        int? port = null;
+        if (upstream is not null)
+        {
+            (host, port) = Endpoint(upstream);
+            var check = await CheckDivergenceAsync(upstream, host, port.Value, running, cancellationToken).ConfigureAwait(false);
+            if (check is { Need: not RewindNeed.NotNeeded } c)
+            {
+                bool failedBefore;
+                lock (_gate) failedBefore = _rewindFailed == (upstream.Name, c.UpstreamTimeline);
+                if (!failedBefore)
+                {
+                    if (running)
+                    {
+                        await StopPostmasterAsync("fast", "rewind", cancellationToken).ConfigureAwait(false);
+                        running = false;
+                    }
+                    await RewindOrReinitAsync(upstream, host, port.Value, c.Need, c.UpstreamTimeline, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        var recovery = upstream is null
+            ? new RecoverySettings(null, null)
+            : new RecoverySettings(_files.PrimaryConnInfo(host!, port!.Value), ReplicationSlotNames.ForMember(_options.MemberName));
+        _files.WritePassFile();
+        _files.WriteStandbySignal();
+        _files.WritePostgresqlConf(recovery);
+        SetUpstream(upstream?.Name);
+        var slot = recovery.PrimarySlotName;
+        if (running)
+        {
+            await ExecuteAsync("SELECT pg_reload_conf()", cancellationToken).ConfigureAwait(false);
+            PostgresLog.Following(_logger, upstream?.Name ?? "nobody", host, port, slot, "reloaded the running replica");
+        }
+        else
+        {
+            PostgresLog.Following(_logger, upstream?.Name ?? "nobody", host, port, slot, "starting it");
+            await StartPostmasterAsync("replica", upstream is null ? "no upstream to follow yet" : "following " + upstream.Name, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private sealed record DivergenceCheck(RewindNeed Need, int UpstreamTimeline);
+
+    private async Task<DivergenceCheck?> CheckDivergenceAsync(Member upstream, string host, int port, bool running, CancellationToken ct)
+    {
+        int localTimeline;
+        long localLsn;
+        bool inRecovery;
+        string systemId;
+        if (running)
+        {
+            var state = await QueryRunningAsync(ct).ConfigureAwait(false);
+            (localTimeline, localLsn, inRecovery, systemId) = (state.Timeline, state.ReplayLsn, true, state.SystemId);
+        }
+        else
+        {
+            var control = await ReadControlDataAsync(ct).ConfigureAwait(false);
+            (localTimeline, localLsn) = control.LocalPosition;
+            inRecovery = control.Role == PostgresRole.Replica;
+            systemId = control.SystemId ?? "";
+        }
+        if (localTimeline <= 0) return null;
+
+        int upstreamTimeline;
+        IReadOnlyList<TimelineHistoryEntry> history;
+        try
+        {
+            (upstreamTimeline, history) = await ReadUpstreamTimelineAsync(upstream, host, port, systemId, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsNotAnswering(ex) && !ct.IsCancellationRequested)
+        {
+            PostgresLog.DivergenceUnknown(_logger, upstream.Name, ex.Message);
+            return null;
+        }
+        var need = RewindCheck.Decide(localTimeline, localLsn, inRecovery, upstreamTimeline, history);
+        PostgresLog.DivergenceChecked(_logger, upstream.Name, localTimeline, Lsn.Format(localLsn), inRecovery, upstreamTimeline, need switch
+        {
+            RewindNeed.NotNeeded => "can follow as it is",
+            RewindNeed.Needed => "diverged",
+            _ => "former primary stopped before the fork point; pg_rewind decides",
+        });
+        return new DivergenceCheck(need, upstreamTimeline);
+    }
+
+    // The upstream's timeline the way IDENTIFY_SYSTEM reports it: a primary's current insert timeline (its WAL file
+    // name; pg_control lags until the post-promote checkpoint), a standby's replay timeline.
+    private const string UpstreamTimelineSql = """
+        SELECT s.system_identifier::text,
+               CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END,
+               greatest((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()))
+          FROM pg_control_system() s
+        """;
+
+    /// <summary>
+    /// The upstream's timeline and its history file, over an ordinary connection with the rewind credentials (the ones
+    /// pg_rewind uses; Patroni grants its rewind user <c>pg_read_binary_file</c>). Npgsql 10's TIMELINE_HISTORY on a
+    /// replication connection fails against PostgreSQL 15 (it expects bytea, the server sends text), hence SQL.
+    /// </summary>
+    private async Task<(int Timeline, IReadOnlyList<TimelineHistoryEntry> History)> ReadUpstreamTimelineAsync(Member upstream, string host, int port, string localSystemId, CancellationToken ct)
+    {
+        var credentials = _options.EffectiveRewind;
+        var csb = new NpgsqlConnectionStringBuilder
+        {
+            Host = host,
+            Port = port,
+            Username = credentials.Username,
+            Password = credentials.Password,
+            Database = "postgres",
+            Timeout = Math.Max(1, (int)Math.Ceiling(_options.ConnectTimeout.TotalSeconds)),
+            CommandTimeout = Math.Max(1, (int)Math.Ceiling(_options.QueryTimeout.TotalSeconds)),
+            ApplicationName = "pgha " + _options.MemberName,
+            Pooling = false,
+        };
+        await using var conn = new NpgsqlConnection(csb.ConnectionString);
+        await conn.OpenAsync(ct).ConfigureAwait(false);
+        string systemId;
+        int timeline;
+        await using (var cmd = new NpgsqlCommand(UpstreamTimelineSql, conn))
+        await using (var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            await reader.ReadAsync(ct).ConfigureAwait(false);
+            systemId = reader.GetString(0);
+            timeline = !reader.IsDBNull(1)
+                ? int.Parse(reader.GetString(1).AsSpan(0, 8), NumberStyles.HexNumber, CultureInfo.InvariantCulture)
+                : reader.IsDBNull(2) ? 0 : reader.GetInt32(2);
+        }
+        if (systemId != localSystemId)
+            throw new InvalidOperationException($"{upstream.Name} belongs to another cluster (system identifier {systemId}, local {localSystemId})");
+        if (timeline <= 1) return (timeline, []);
+        await using var read = new NpgsqlCommand("SELECT pg_read_binary_file($1)", conn);
+        read.Parameters.Add(new NpgsqlParameter { Value = "pg_wal/" + TimelineHistoryFile.FileName(timeline) });
+        var content = (byte[])(await read.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        return (timeline, TimelineHistoryFile.Parse(System.Text.Encoding.UTF8.GetString(content)));
+    }
+
+    private async Task RewindOrReinitAsync(Member upstream, string host, int port, RewindNeed need, int upstreamTimeline, CancellationToken ct)
+    {
+        string error;
+        if (_options.UsePgRewind)
+        {
+            var (ok, outcome) = await RunPgRewindAsync(upstream, host, port, need, ct).ConfigureAwait(false);
+            if (ok) return;
+            error = outcome;
+        }
+        else if (need == RewindNeed.AskPgRewind)
+        {
+            // Most likely a clean switchover (shutdown checkpoint = fork point): it can stream as it is.
+            return;
+        }
+        else error = "use_pg_rewind is off";
+
+        if (_options.RemoveDataDirectoryOnRewindFailure)
+        {
+            PostgresLog.RewindFailed(_logger, upstream.Name, error, "removing the data directory and cloning it afresh (remove_data_directory_on_rewind_failure)");
+            WipeDataDirectory($"diverged from {upstream.Name} and could not be rewound");
+            await CloneFromAsync(upstream, ct).ConfigureAwait(false);
+            return;
+        }
+        PostgresLog.RewindFailed(_logger, upstream.Name, error, "starting it as it is; it will not stream until it is rewound or reinitialized");
+        lock (_gate) _rewindFailed = (upstream.Name, upstreamTimeline);
+    }
+
+    private async Task<(bool Ok, string Outcome)> RunPgRewindAsync(Member upstream, string host, int port, RewindNeed need, CancellationToken ct)
+    {
+        var credentials = _options.EffectiveRewind;
+        var source = ConnInfo.Build(
+        [
+            new("host", host),
+            new("port", port.ToString(CultureInfo.InvariantCulture)),
+            new("user", credentials.Username),
+            new("dbname", "postgres"),
+            new("application_name", _options.MemberName),
+        ]);
+        PostgresLog.RewindStarted(_logger, upstream.Name, need == RewindNeed.Needed ? "the local WAL went past the upstream's fork point" : "checking the former primary's shutdown checkpoint against the fork point");
+        var started = Stopwatch.StartNew();
+        _watcher.Stop();
+        var result = await ProcessRunner.RunAsync(Tool("pg_rewind"), ["-D", DataDir, "--source-server=" + source, "--progress"], ct,
+            new Dictionary<string, string?> { ["PGPASSWORD"] = credentials.Password },
+            line => ReportProgress("pg_rewind from " + upstream.Name, line)).ConfigureAwait(false);
+        if (!result.Succeeded) return (false, "pg_rewind: " + result.LastMessage);
+        var outcome = (result.StandardError + result.StandardOutput).Contains("no rewind required", StringComparison.Ordinal) ? "no rewind required" : "rewound";
+        PostgresLog.Rewound(_logger, upstream.Name, started.Elapsed, outcome);
+        lock (_gate) _rewindFailed = null;
+        return (true, outcome);
+    }
+}

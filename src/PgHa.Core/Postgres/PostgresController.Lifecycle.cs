@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using PgHa.Decisions;
+
+namespace PgHa.Postgres;
+
+public sealed partial class PostgresController
+{
+    /// <inheritdoc />
+    /// <remarks>
+    /// Refuses while the write fence has tripped. A postmaster that already runs as a primary is kept (one that runs
+    /// but does not answer yet is waited for); one running as a replica is an error. Otherwise pg_control must describe
+    /// a primary and no standby.signal may be present; PgHa's postgresql.conf is written and <c>pg_ctl start -w</c>
+    /// bounded by pg_ctl_timeout. Runs a pending post_bootstrap afterwards.
+    /// </remarks>
+    public async Task StartPrimaryAsync(CancellationToken cancellationToken)
+    {
+        RefuseIfFenceTripped("start PostgreSQL as a primary");
+        if (LivePostmasterPid() is { } pid)
+        {
+            var primary = await WaitForPostmasterAsync(pid, cancellationToken).ConfigureAwait(false);
+            if (primary == false) throw new InvalidOperationException("PostgreSQL already runs as a replica; it must be promoted, not started as a primary");
+            if (primary == true)
+            {
+                await RunPendingPostBootstrapAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+        }
+        if (InspectDataDirectory() != DataDirectoryState.Initialized) throw new InvalidOperationException($"{DataDir} holds no initialized cluster");
+        if (File.Exists(_files.StandbySignalPath)) throw new InvalidOperationException("the data directory is configured as a replica (standby.signal): refusing to start it as a primary");
+        var control = await ReadControlDataAsync(cancellationToken).ConfigureAwait(false);
+        if (control.Role != PostgresRole.Primary)
+            throw new InvalidOperationException($"pg_control does not describe a primary (state '{control.ClusterState}')");
+        _files.WritePassFile();
+        _files.WritePostgresqlConf(recovery: null);
+        SetUpstream(null);
+        RefuseIfFenceTripped("start PostgreSQL as a primary");
+        await StartPostmasterAsync("primary", control.IsCleanShutdown ? "stopped primary, in place" : $"crash recovery in place (pg_control: {control.ClusterState})", cancellationToken).ConfigureAwait(false);
+        await RunPendingPostBootstrapAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Refuses while the write fence has tripped. <c>pg_ctl promote -w</c> (bounded by pg_ctl_timeout), then
+    /// CHECKPOINT: until it, pg_control keeps the old timeline, and pg_rewind from this node would misjudge.
+    /// A server that already is a primary is left alone.
+    /// </remarks>
+    public async Task PromoteAsync(CancellationToken cancellationToken)
+    {
+        RefuseIfFenceTripped("promote");
+        if (LivePostmasterPid() is null) throw new InvalidOperationException("PostgreSQL is not running: nothing to promote");
+        var started = Stopwatch.StartNew();
+        if (!await AnswersAsPrimaryAsync(cancellationToken).ConfigureAwait(false))
+        {
+            PostgresLog.Promoting(_logger);
+            var result = await PgCtlAsync(["promote", "-D", DataDir, "-w", "-t", PgCtlTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)], cancellationToken).ConfigureAwait(false);
+            if (!result.Succeeded) throw new InvalidOperationException($"pg_ctl promote failed: {result.LastMessage}");
+        }
+        SetUpstream(null);
+        await ExecuteAsync("CHECKPOINT", cancellationToken).ConfigureAwait(false);
+        var status = await GetStatusAsync(cancellationToken).ConfigureAwait(false);
+        PostgresLog.Promoted(_logger, status.Timeline, started.Elapsed);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Graceful and Offline: <c>pg_ctl stop -m fast</c> (clients disconnected, shutdown checkpoint written);
+    /// Immediate and ImmediateNoLock: <c>-m immediate</c>. Bounded by pg_ctl_timeout; when pg_ctl fails or hangs, the
+    /// postmaster and every child are killed with SIGKILL. A stopped server is left alone.
+    /// </remarks>
+    public Task StopForDemoteAsync(DemoteMode mode, CancellationToken cancellationToken) =>
+        StopPostmasterAsync(mode is DemoteMode.Graceful or DemoteMode.Offline ? "fast" : "immediate", mode.ToString(), cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Writes the deadline (on CLOCK_BOOTTIME) for the fencer process and starts that process when it is not running;
+    /// returns once it runs, so a returned call is a promise kept even if this agent dies next.
+    /// </remarks>
+    public Task SetWriteFenceAsync(DateTimeOffset? until, CancellationToken cancellationToken) => _fence.SetAsync(until, cancellationToken);
+
+    private void RefuseIfFenceTripped(string action)
+    {
+        if (!_fence.IsTripped()) return;
+        PostgresLog.RefusedByFence(_logger, action);
+        throw new InvalidOperationException($"the write fence has expired: refusing to {action}");
+    }
+}

@@ -1,0 +1,2 @@
+// PostgreSQL, the fencer and /proc make these tests Linux-only.
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]

@@ -1,0 +1,181 @@
+using PgHa.Decisions;
+
+namespace PgHa.Postgres.Tests;
+
+/// <summary>Clone, follow, promote, rewind and slots against real PostgreSQL 15 servers.</summary>
+public sealed class ReplicationTests : PgTestBase
+{
+    [Test]
+    public async Task Replica_streams_under_its_member_name_through_its_slot_and_is_promoted_to_timeline_2()
+    {
+        var a = Node("node-a");
+        var b = Node("node.B");
+        await a.StartNewPrimaryAsync();
+        a.Execute("CREATE TABLE t AS SELECT generate_series(1, 10000) AS x");
+
+        await b.Controller.CreateReplicaAsync(a.Member, CancellationToken.None);
+        var cloned = await b.StatusAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That((cloned.DataDirectory, cloned.IsRunning, cloned.Role), Is.EqualTo((DataDirectoryState.Initialized, false, PostgresRole.Replica)));
+            Assert.That(cloned.SystemId, Is.EqualTo(a.StatusAsync().Result.SystemId));
+            Assert.That(b.Logger.Collector.GetSnapshot().Any(r => r.Id.Id == PostgresEventId.Progress && r.Message.Contains("kB (100%)", StringComparison.Ordinal)),
+                Is.True, "pg_basebackup --progress reports become log lines");
+        });
+
+        await a.Controller.SyncReplicationSlotsAsync([b.SlotName], CancellationToken.None);
+        await b.Controller.FollowAsync(a.Member, CancellationToken.None);
+        Assert.That(await PgNode.WaitUntilAsync(async () => (await b.StatusAsync()).IsStreaming, TimeSpan.FromSeconds(20)), Is.True, "streaming");
+        var replica = await b.StatusAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That((replica.IsRunning, replica.Role, replica.Timeline, replica.Upstream), Is.EqualTo((true, PostgresRole.Replica, 1, "node-a")));
+            Assert.That(b.SlotName, Is.EqualTo("node_b"));
+            Assert.That(a.Scalar<string>("SELECT application_name FROM pg_stat_replication"), Is.EqualTo("node.B"));
+            Assert.That(a.Scalar<bool>("SELECT active FROM pg_replication_slots WHERE slot_name = 'node_b'"), Is.True);
+        });
+        Assert.That(await PgNode.WaitUntilAsync(() => b.Scalar<long>("SELECT count(*) FROM t") == 10000, TimeSpan.FromSeconds(10)), Is.True);
+
+        // The agent restarts: the followed member is remembered.
+        b.Restart();
+        Assert.That((await b.StatusAsync()).Upstream, Is.EqualTo("node-a"));
+
+        await a.Controller.StopForDemoteAsync(DemoteMode.Immediate, CancellationToken.None);
+        await b.ArmFenceAsync(TimeSpan.FromMinutes(5));
+        await b.Controller.PromoteAsync(CancellationToken.None);
+        var promoted = await b.StatusAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That((promoted.IsRunning, promoted.Role, promoted.Timeline, promoted.Upstream), Is.EqualTo((true, PostgresRole.Primary, 2, (string?)null)));
+            Assert.That(b.Scalar<int>("SELECT timeline_id FROM pg_control_checkpoint()"), Is.EqualTo(2), "CHECKPOINT after promote");
+            Assert.That(File.Exists(Path.Combine(b.Options.DataDirectory, "standby.signal")), Is.False);
+        });
+        var history = await b.Controller.ReadTimelineHistoryAsync(2, CancellationToken.None);
+        Assert.That(history, Has.Count.EqualTo(1));
+        Assert.That(history[0].Timeline, Is.EqualTo(1));
+        Assert.That(history[0].SwitchLsn, Is.GreaterThan(0).And.LessThanOrEqualTo(promoted.Lsn));
+        Assert.That(await b.Controller.ReadTimelineHistoryAsync(1, CancellationToken.None), Is.Empty);
+    }
+
+    [Test]
+    public async Task Former_primary_that_wrote_after_the_failover_is_rewound_and_follows_the_new_primary()
+    {
+        var a = Node("node-a");
+        var b = Node("node-b");
+        await a.StartNewPrimaryAsync();
+        await b.StartReplicaOfAsync(a);
+        a.Execute("CREATE TABLE t (x int)");
+        Assert.That(await PgNode.WaitUntilAsync(() => b.Scalar<long>("SELECT count(*) FROM pg_class WHERE relname = 't'") == 1, TimeSpan.FromSeconds(10)), Is.True);
+
+        // b is promoted while a (cut off) keeps accepting writes: the histories fork.
+        await b.ArmFenceAsync(TimeSpan.FromMinutes(5));
+        await b.Controller.PromoteAsync(CancellationToken.None);
+        b.Execute("INSERT INTO t VALUES (2)");
+        a.Execute("INSERT INTO t SELECT generate_series(1, 5000)");
+
+        var followWhileRunning = Assert.ThrowsAsync<InvalidOperationException>(() => a.Controller.FollowAsync(b.Member, CancellationToken.None));
+        Assert.That(followWhileRunning!.Message, Does.Contain("running primary"));
+
+        await a.Controller.StopForDemoteAsync(DemoteMode.ImmediateNoLock, CancellationToken.None);
+        await a.Controller.SetWriteFenceAsync(null, CancellationToken.None);
+        await b.Controller.SyncReplicationSlotsAsync([a.SlotName], CancellationToken.None);
+        await a.Controller.FollowAsync(b.Member, CancellationToken.None);
+
+        var events = a.Logger.Collector.GetSnapshot();
+        Assert.That(events.Any(r => r.Id.Id == PostgresEventId.Rewound && r.Message.Contains(": rewound", StringComparison.Ordinal)), Is.True,
+            string.Join('\n', events.Select(e => e.Message)));
+        Assert.That(await PgNode.WaitUntilAsync(async () => (await a.StatusAsync()).IsStreaming, TimeSpan.FromSeconds(20)), Is.True, "streams from the new primary");
+        var status = await a.StatusAsync();
+        Assert.That((status.Role, status.Timeline, status.Upstream), Is.EqualTo((PostgresRole.Replica, 2, "node-b")));
+        Assert.That(await PgNode.WaitUntilAsync(() => a.Scalar<long>("SELECT count(*) FROM t") == 1, TimeSpan.FromSeconds(10)), Is.True,
+            "the writes a took after the failover are gone; b's are there");
+        Assert.That(b.Scalar<string>("SELECT application_name FROM pg_stat_replication"), Is.EqualTo("node-a"));
+    }
+
+    [Test]
+    public async Task Switchover_with_a_clean_shutdown_needs_no_rewind()
+    {
+        var a = Node("node-a");
+        var b = Node("node-b");
+        await a.StartNewPrimaryAsync();
+        await b.StartReplicaOfAsync(a);
+        a.Execute("CREATE TABLE t AS SELECT 1 AS x");
+
+        await a.Controller.StopForDemoteAsync(DemoteMode.Graceful, CancellationToken.None);
+        // The replica receives the shutdown checkpoint before a's walsender exits.
+        var aLsn = (await a.StatusAsync()).Lsn;
+        Assert.That(await PgNode.WaitUntilAsync(async () => (await b.StatusAsync()).Lsn > aLsn, TimeSpan.FromSeconds(10)), Is.True);
+        await b.ArmFenceAsync(TimeSpan.FromMinutes(5));
+        await b.Controller.PromoteAsync(CancellationToken.None);
+        await a.Controller.SetWriteFenceAsync(null, CancellationToken.None);
+        await b.Controller.SyncReplicationSlotsAsync([a.SlotName], CancellationToken.None);
+        await a.Controller.FollowAsync(b.Member, CancellationToken.None);
+
+        var events = a.Logger.Collector.GetSnapshot();
+        Assert.That(events.Any(r => r.Id.Id == PostgresEventId.Rewound && r.Message.Contains("no rewind required", StringComparison.Ordinal)), Is.True,
+            string.Join('\n', events.Select(e => e.Message)));
+        Assert.That(await PgNode.WaitUntilAsync(async () => (await a.StatusAsync()).IsStreaming, TimeSpan.FromSeconds(20)), Is.True);
+        b.Execute("INSERT INTO t VALUES (2)");
+        Assert.That(await PgNode.WaitUntilAsync(() => a.Scalar<long>("SELECT count(*) FROM t") == 2, TimeSpan.FromSeconds(10)), Is.True);
+    }
+
+    [Test]
+    public async Task Stopped_replica_status_comes_from_pg_controldata_and_follow_null_waits_without_upstream()
+    {
+        var a = Node("node-a");
+        var b = Node("node-b");
+        await a.StartNewPrimaryAsync();
+        await b.StartReplicaOfAsync(a);
+        await b.Controller.StopForDemoteAsync(DemoteMode.Offline, CancellationToken.None);
+        var stopped = await b.StatusAsync();
+        Assert.That((stopped.IsRunning, stopped.Role, stopped.Timeline, stopped.Upstream), Is.EqualTo((false, PostgresRole.Replica, 1, (string?)null)));
+        Assert.That(stopped.Lsn, Is.GreaterThan(0));
+
+        // pg_control alone (no standby.signal) also says replica: "shut down in recovery".
+        File.Delete(Path.Combine(b.Options.DataDirectory, "standby.signal"));
+        Assert.That((await b.StatusAsync()).Role, Is.EqualTo(PostgresRole.Replica));
+
+        await b.Controller.FollowAsync(null, CancellationToken.None);
+        var waiting = await b.StatusAsync();
+        Assert.That((waiting.IsRunning, waiting.Role, waiting.IsStreaming, waiting.Upstream), Is.EqualTo((true, PostgresRole.Replica, false, (string?)null)));
+
+        // Pointing the running replica at an upstream is a reload, not a restart.
+        var pid = b.PostmasterPid();
+        await b.Controller.FollowAsync(a.Member, CancellationToken.None);
+        Assert.That(await PgNode.WaitUntilAsync(async () => (await b.StatusAsync()).IsStreaming, TimeSpan.FromSeconds(20)), Is.True);
+        Assert.That(b.PostmasterPid(), Is.EqualTo(pid));
+        Assert.That((await b.StatusAsync()).Upstream, Is.EqualTo("node-a"));
+    }
+
+    [Test]
+    public async Task Slot_sync_creates_missing_slots_drops_inactive_strays_and_leaves_logical_and_active_slots()
+    {
+        var a = Node("node-a", o => o.Parameters["wal_level"] = "logical");
+        var b = Node("node-b");
+        await a.StartNewPrimaryAsync();
+        await b.StartReplicaOfAsync(a);
+        Assert.That(await PgNode.WaitUntilAsync(() => a.Scalar<bool>("SELECT coalesce(bool_or(active), false) FROM pg_replication_slots WHERE slot_name = 'node_b'"), TimeSpan.FromSeconds(20)), Is.True);
+        a.Execute("SELECT pg_create_logical_replication_slot('logical_one', 'test_decoding')");
+
+        await a.Controller.SyncReplicationSlotsAsync(["node_b", "node_c", "node_d"], CancellationToken.None);
+        Assert.That(Slots(a), Is.EqualTo(new[] { "logical_one:logical", "node_b:physical", "node_c:physical", "node_d:physical" }));
+        Assert.That(a.Scalar<bool>("SELECT restart_lsn IS NOT NULL FROM pg_replication_slots WHERE slot_name = 'node_c'"), Is.True, "WAL reserved at once");
+
+        await a.Controller.SyncReplicationSlotsAsync(["node_d"], CancellationToken.None);
+        Assert.That(Slots(a), Is.EqualTo(new[] { "logical_one:logical", "node_b:physical", "node_d:physical" }), "node_b is active: kept");
+
+        // A replica does nothing.
+        await b.Controller.SyncReplicationSlotsAsync(["x"], CancellationToken.None);
+        Assert.That(b.Scalar<long>("SELECT count(*) FROM pg_replication_slots"), Is.Zero);
+    }
+
+    private static string[] Slots(PgNode node)
+    {
+        using var c = node.Open();
+        using var cmd = new Npgsql.NpgsqlCommand("SELECT slot_name || ':' || slot_type FROM pg_replication_slots ORDER BY 1", c);
+        using var r = cmd.ExecuteReader();
+        var list = new List<string>();
+        while (r.Read()) list.Add(r.GetString(0));
+        return [.. list];
+    }
+}

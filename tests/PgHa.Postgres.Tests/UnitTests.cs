@@ -1,0 +1,248 @@
+using PgHa.Cluster;
+using PgHa.Decisions;
+
+namespace PgHa.Postgres.Tests;
+
+/// <summary>The controller's pure parts: no PostgreSQL needed.</summary>
+public sealed class RewindCheckTests
+{
+    private static readonly IReadOnlyList<TimelineHistoryEntry> Tl3History =
+    [
+        new(1, 0x3000100, "no recovery target specified"),
+        new(2, 0x5000000, "no recovery target specified"),
+    ];
+
+    [TestCase(2, 0x9000000, true, 2, ExpectedResult = "NotNeeded", TestName = "same timeline: follow")]
+    [TestCase(3, 0x1000000, true, 2, ExpectedResult = "Needed", TestName = "local timeline ahead of the upstream: diverged")]
+    [TestCase(1, 0x3000100, true, 3, ExpectedResult = "NotNeeded", TestName = "replica replayed exactly to the fork point")]
+    [TestCase(1, 0x3000101, true, 3, ExpectedResult = "Needed", TestName = "replica replayed past the fork point")]
+    [TestCase(2, 0x4000000, false, 3, ExpectedResult = "AskPgRewind", TestName = "former primary stopped before the fork point: pg_rewind decides")]
+    [TestCase(2, 0x5000000, false, 3, ExpectedResult = "Needed", TestName = "former primary at or past the fork point")]
+    public string Decide(int localTl, long localLsn, bool inRecovery, int upstreamTl) =>
+        RewindCheck.Decide(localTl, localLsn, inRecovery, upstreamTl, upstreamTl == 3 ? Tl3History : []).ToString();
+
+    [Test]
+    public void A_timeline_missing_from_the_upstream_history_branched_elsewhere()
+    {
+        IReadOnlyList<TimelineHistoryEntry> history = [new(1, 0x3000000, ""), new(3, 0x6000000, "")];
+        Assert.That(RewindCheck.Decide(2, 0x4000000, true, 4, history), Is.EqualTo(RewindNeed.Needed));
+    }
+}
+
+public sealed class ParsingTests
+{
+    [Test]
+    public void PgControlData_fields_role_and_position()
+    {
+        const string output = """
+            pg_control version number:            1300
+            Database system identifier:           7301234567890123456
+            Database cluster state:               shut down in recovery
+            Latest checkpoint location:           0/5000060
+            Latest checkpoint's TimeLineID:       2
+            Minimum recovery ending location:     0/6000148
+            Min recovery ending loc's timeline:   3
+            """;
+        var c = PgControlData.Parse(output);
+        Assert.Multiple(() =>
+        {
+            Assert.That(c.SystemId, Is.EqualTo("7301234567890123456"));
+            Assert.That(c.Role, Is.EqualTo(PostgresRole.Replica));
+            Assert.That(c.IsCleanShutdown, Is.True);
+            Assert.That(c.LocalPosition, Is.EqualTo((3, 0x6000148L)));
+        });
+        var primary = PgControlData.Parse(output.Replace("shut down in recovery", "in production", StringComparison.Ordinal));
+        Assert.That((primary.Role, primary.LocalPosition), Is.EqualTo((PostgresRole.Primary, (2, 0x5000060L))));
+        Assert.That(PgControlData.Parse("Database cluster state: starting up").Role, Is.EqualTo(PostgresRole.Unknown));
+    }
+
+    [Test]
+    public void Lsn_round_trip()
+    {
+        Assert.That(Lsn.TryParse("16/B374D848", out var v), Is.True);
+        Assert.That(v, Is.EqualTo(0x16B374D848L));
+        Assert.That(Lsn.Format(v), Is.EqualTo("16/B374D848"));
+        Assert.That(Lsn.TryParse("garbage", out _), Is.False);
+    }
+
+    [Test]
+    public void Timeline_history_file()
+    {
+        var entries = TimelineHistoryFile.Parse("1\t0/3000060\tno recovery target specified\n\n# comment\n2\t0/5000000\tbefore 2024-01-01\nbad line\n");
+        Assert.That(entries, Is.EqualTo(new[]
+        {
+            new TimelineHistoryEntry(1, 0x3000060, "no recovery target specified"),
+            new TimelineHistoryEntry(2, 0x5000000, "before 2024-01-01"),
+        }));
+        Assert.That(TimelineHistoryFile.FileName(10), Is.EqualTo("0000000A.history"));
+    }
+
+    [Test]
+    public void ConnInfo_quotes_and_parses_back()
+    {
+        var s = ConnInfo.Build([new("user", "rep"), new("password", "it's a \\secret"), new("host", "10.0.0.1"), new("skipped", null), new("empty", "")]);
+        Assert.That(s, Is.EqualTo("user=rep password='it\\'s a \\\\secret' host=10.0.0.1 empty=''"));
+        Assert.That(ConnInfo.Parse(s), Is.EqualTo(new Dictionary<string, string> { ["user"] = "rep", ["password"] = "it's a \\secret", ["host"] = "10.0.0.1", ["empty"] = "" }));
+    }
+
+    [TestCase("127.0.0.1:5432", "127.0.0.1", 5432, "127.0.0.1")]
+    [TestCase("*:5433", "*", 5433, "127.0.0.1")]
+    [TestCase("0.0.0.0,10.0.0.5:6000", "0.0.0.0,10.0.0.5", 6000, "127.0.0.1")]
+    [TestCase("[::1]:5432", "::1", 5432, "::1")]
+    public void Listen_addresses(string text, string hosts, int port, string local)
+    {
+        Assert.That(ListenAddress.TryParse(text, out var a), Is.True);
+        Assert.That((a.Hosts, a.Port, a.LocalConnectHost), Is.EqualTo((hosts, port, local)));
+    }
+
+    [TestCase("")]
+    [TestCase("host")]
+    [TestCase("host:0")]
+    [TestCase("host:99999")]
+    [TestCase(":5432")]
+    public void Bad_listen_addresses(string text) => Assert.That(ListenAddress.TryParse(text, out _), Is.False);
+}
+
+public sealed class ConfigFilesTests
+{
+    private static PostgresControllerOptions Options() => new()
+    {
+        DataDirectory = "/data/pg",
+        Listen = "0.0.0.0:5433",
+        UnixSocketDirectory = "/run/pg",
+        Scope = "batman",
+        MemberName = "node-1",
+        Replication = new PostgresCredentials("replicator", "rep'pass"),
+        Parameters = new Dictionary<string, string> { ["max_wal_senders"] = "5", ["work_mem"] = "4MB" },
+    };
+
+    [Test]
+    public void Primary_conf_includes_the_base_file_and_owns_its_settings()
+    {
+        var conf = new PostgresConfigFiles(Options()).RenderPostgresqlConf(null);
+        Assert.Multiple(() =>
+        {
+            Assert.That(conf, Does.StartWith(PostgresConfigFiles.Marker + "\n"));
+            Assert.That(conf, Does.Contain("include 'postgresql.base.conf'"));
+            Assert.That(conf, Does.Contain("cluster_name = 'batman'\n"));
+            Assert.That(conf, Does.Contain("listen_addresses = '0.0.0.0'\n"));
+            Assert.That(conf, Does.Contain("port = '5433'\n"));
+            Assert.That(conf, Does.Contain("unix_socket_directories = '/run/pg'\n"));
+            Assert.That(conf, Does.Contain("hot_standby = 'on'\n"));
+            Assert.That(conf, Does.Contain("wal_log_hints = 'on'\n"));
+            Assert.That(conf, Does.Contain("max_wal_senders = '5'\n"), "configured parameters override the defaults");
+            Assert.That(conf, Does.Contain("work_mem = '4MB'\n"));
+            Assert.That(conf, Does.Not.Contain("primary_conninfo"));
+        });
+    }
+
+    [Test]
+    public void Replica_conf_streams_under_the_member_name_with_its_slot()
+    {
+        var files = new PostgresConfigFiles(Options());
+        var conf = files.RenderPostgresqlConf(new RecoverySettings(files.PrimaryConnInfo("10.0.0.2", 5432), "node_1"));
+        Assert.That(conf, Does.Contain("primary_conninfo = 'user=replicator password=''rep\\\\''pass'' host=10.0.0.2 port=5432 sslmode=prefer application_name=node-1 gssencmode=prefer channel_binding=prefer'\n"));
+        Assert.That(conf, Does.Contain("primary_slot_name = 'node_1'\n"));
+        Assert.That(conf, Does.Contain("recovery_target_timeline = 'latest'\n"));
+
+        var withPassFile = Options();
+        withPassFile.PgPassFile = "/home/pg/.pgpass_pgha";
+        var info = new PostgresConfigFiles(withPassFile).PrimaryConnInfo("h", 1);
+        Assert.That(ConnInfo.Parse(info), Does.ContainKey("passfile").And.Not.ContainKey("password"));
+    }
+
+    [Test]
+    public void Base_config_takes_over_a_foreign_postgresql_conf_and_keeps_our_own()
+    {
+        var dir = Directory.CreateTempSubdirectory("pgha-conf-").FullName;
+        try
+        {
+            var o = Options();
+            o.DataDirectory = dir;
+            var files = new PostgresConfigFiles(o);
+            File.WriteAllText(files.ConfPath, "shared_buffers = 1GB\n");
+            files.WritePostgresqlConf(null);
+            Assert.That(File.ReadAllText(files.BaseConfPath), Is.EqualTo("shared_buffers = 1GB\n"));
+            files.WritePostgresqlConf(null);
+            Assert.That(File.ReadAllText(files.BaseConfPath), Is.EqualTo("shared_buffers = 1GB\n"), "our own file is not moved again");
+            Assert.That(File.GetUnixFileMode(files.ConfPath), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+}
+
+public sealed class OptionsValidatorTests
+{
+    private static PostgresControllerOptions Valid() => new()
+    {
+        DataDirectory = "/var/lib/postgresql/15/main",
+        BinDirectory = "/usr/lib/postgresql/15/bin",
+        Listen = "0.0.0.0:5432",
+        ConnectAddress = "10.0.0.1:5432",
+        Scope = "batman",
+        MemberName = "node1",
+    };
+
+    [Test]
+    public void A_complete_configuration_is_valid_and_the_state_directory_defaults_beside_the_data()
+    {
+        var o = Valid();
+        Assert.That(new PostgresControllerOptionsValidator().Validate(null, o).Succeeded, Is.True);
+        Assert.That(o.EffectiveStateDirectory, Is.EqualTo("/var/lib/postgresql/15/main.pgha"));
+        Assert.That(o.EffectiveRewind, Is.SameAs(o.Superuser));
+    }
+
+    [Test]
+    public void Every_problem_is_reported()
+    {
+        var o = Valid();
+        o.DataDirectory = "relative/data";
+        o.Listen = "nohost";
+        o.Scope = "";
+        o.MemberName = " ";
+        o.Parameters["port"] = "5433";
+        o.Parameters["bad name"] = "x";
+        o.InitdbOptions = ["username=x"];
+        o.BasebackupOptions = ["-D"];
+        o.PgCtlTimeout = TimeSpan.Zero;
+        o.Replication = new PostgresCredentials("");
+        var result = new PostgresControllerOptionsValidator().Validate(null, o);
+        Assert.That(result.Failed, Is.True);
+        Assert.That(result.Failures!.Count(), Is.EqualTo(10), string.Join('\n', result.Failures!));
+        Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => _ = new PostgresController(o, TimeProvider.System));
+    }
+
+    [Test]
+    public void The_state_directory_may_not_live_inside_the_data_directory()
+    {
+        var o = Valid();
+        o.StateDirectory = o.DataDirectory + "/pgha";
+        Assert.That(new PostgresControllerOptionsValidator().Validate(null, o).FailureMessage, Does.Contain("outside the data directory"));
+    }
+}
+
+public sealed class FencerScriptTests
+{
+    [Test]
+    public void The_fencer_script_is_embedded_and_valid_bash()
+    {
+        var script = WriteFence.LoadScript();
+        Assert.That(script, Does.StartWith("#!/usr/bin/env bash"));
+        var path = Path.Combine(Path.GetTempPath(), $"pgha-fencer-{Environment.ProcessId}.sh");
+        File.WriteAllText(path, script);
+        try { PgTestEnvironment.Run("bash", "-n", path); }
+        finally { File.Delete(path); }
+    }
+
+    [Test]
+    public void Boot_clock_reads_proc_uptime_in_centiseconds()
+    {
+        var a = BootClock.NowCentiseconds();
+        var b = BootClock.NowCentiseconds();
+        Assert.That(a, Is.GreaterThan(0));
+        Assert.That(b, Is.GreaterThanOrEqualTo(a));
+    }
+}
