@@ -202,6 +202,13 @@ public static class HaDecider
         if (settings.Pause && !pg.IsRunningPrimary)
             return HaPlan.Of($"{prefix}I hold the lock but PostgreSQL is not a primary; releasing the lock", new ReleaseLock());
 
+        // The lock can arrive without a race won just now (an acquire whose reply was lost, a restarted agent): the
+        // lag rule still holds before promoting, unless the operator named this node in an explicit failover.
+        var explicitFailoverToMe = cluster.Failover is { IsSwitchover: false } f && f.Candidate == me;
+        if (!pg.IsRunningPrimary && !explicitFailoverToMe && cluster.LastLeaderLsn - pg.Lsn > settings.MaximumLagOnFailover)
+            return HaPlan.Of($"I hold the lock but my wal position {pg.Lsn} is behind the leader's last known {cluster.LastLeaderLsn} by more than maximum_lag_on_failover ({settings.MaximumLagOnFailover}); releasing the lock instead of promoting",
+                new ReleaseLock());
+
         var ok = ImmutableArray.CreateBuilder<HaAction>();
         if (pg.SystemId is not null && cluster.Initialize is not { IsValidSystemId: true })
             ok.Add(new WriteInitialize(pg.SystemId, WriteCondition.FromRead(cluster.Initialize?.Version)));

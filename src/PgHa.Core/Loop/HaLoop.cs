@@ -485,10 +485,12 @@ public sealed class HaLoop
         var started = _time.GetUtcNow();
         var name = kind.ToString();
         Log.ActionStarted(_logger, name);
+        var succeeded = false;
         try
         {
             await work(CancellationToken.None).ConfigureAwait(false);
             Log.ActionFinished(_logger, name, _time.GetUtcNow() - started);
+            succeeded = true;
         }
         catch (Exception ex)
         {
@@ -497,8 +499,10 @@ public sealed class HaLoop
         finally
         {
             Remember(m => m with { Busy = null });
-            Wake();
         }
+        // Success changes the picture: decide again at once. A failure is retried at the normal pace, not in a tight
+        // loop that would hammer PostgreSQL and the log.
+        if (succeeded) Wake();
     }
 
     private async Task<bool> TryDcsAsync(string key, Func<CancellationToken, Task<bool>> write, CancellationToken ct)

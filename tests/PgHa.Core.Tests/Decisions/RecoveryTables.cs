@@ -84,6 +84,13 @@ public sealed class RecoveryTables
             Node(Pg.RunningPrimary(), mine).WithMemory(m => m with { AbandonedLock = new PgHa.Cluster.DcsVersion("older") }),
             "renew-lock{ok:[] fail:[demote-immediatenolock]}");
 
+        // A lock that arrives without a race just won (a reply lost, an agent restarted) still obeys the lag rule.
+        yield return Row("Lock holder in recovery lagging beyond maximum_lag_on_failover releases instead of promoting",
+            Node(Pg.RunningReplica(null, lsn: FarBehind), mine), "release-lock");
+        yield return Row("Lock holder in recovery named in an explicit failover promotes despite the lag",
+            Node(Pg.RunningReplica(null, lsn: FarBehind), mine with { Failover = new FailoverRequest(null, Me, null, new PgHa.Cluster.DcsVersion("9")) }),
+            "renew-lock{ok:[promote] fail:[]}");
+
         // A background action is running.
         yield return Row("Promotion in progress keeps the lock and nothing else",
             Node(Pg.RunningReplica(null), mine).Busy(BusyActionKind.Promote, TimeSpan.FromSeconds(2)), "renew-lock{ok:[] fail:[]}");
