@@ -93,6 +93,37 @@ public sealed class ReplicationTests : PgTestBase
     }
 
     [Test]
+    public async Task Diverged_former_primary_without_pg_rewind_is_wiped_and_cloned_again_when_configured()
+    {
+        var a = Node("node-a", o =>
+        {
+            o.UsePgRewind = false;
+            o.RemoveDataDirectoryOnRewindFailure = true;
+        });
+        var b = Node("node-b");
+        await a.StartNewPrimaryAsync();
+        await b.StartReplicaOfAsync(a);
+        a.Execute("CREATE TABLE t (x int)");
+        Assert.That(await PgNode.WaitUntilAsync(() => b.Scalar<long>("SELECT count(*) FROM pg_class WHERE relname = 't'") == 1, TimeSpan.FromSeconds(10)), Is.True);
+        await b.ArmFenceAsync(TimeSpan.FromMinutes(5));
+        await b.Controller.PromoteAsync(CancellationToken.None);
+        a.Execute("INSERT INTO t SELECT generate_series(1, 5000)");
+        a.Execute("CHECKPOINT");
+
+        await a.Controller.StopForDemoteAsync(DemoteMode.Immediate, CancellationToken.None);
+        await a.Controller.SetWriteFenceAsync(null, CancellationToken.None);
+        await b.Controller.SyncReplicationSlotsAsync([a.SlotName], CancellationToken.None);
+        await a.Controller.FollowAsync(b.Member, CancellationToken.None);
+
+        var events = a.Logger.Collector.GetSnapshot();
+        Assert.That(events.Any(r => r.Id.Id == PostgresEventId.DataDirectoryRemoved), Is.True, string.Join('\n', events.Select(e => e.Message)));
+        Assert.That(events.Any(r => r.Id.Id == PostgresEventId.Cloned), Is.True);
+        Assert.That(await PgNode.WaitUntilAsync(async () => (await a.StatusAsync()).IsStreaming, TimeSpan.FromSeconds(20)), Is.True);
+        Assert.That(a.Scalar<long>("SELECT count(*) FROM t"), Is.Zero, "b's history, not a's");
+        Assert.That((await a.StatusAsync()).Timeline, Is.EqualTo(2));
+    }
+
+    [Test]
     public async Task Switchover_with_a_clean_shutdown_needs_no_rewind()
     {
         var a = Node("node-a");
