@@ -12,6 +12,14 @@ internal static class PgHaCli
         Usage: pgha <command> [options]
 
         Commands:
+          run [CONFIG]
+                     Run this node: the HA agent and its REST API, configured by a Patroni-format YAML file or
+                     directory (or PATRONI_CONFIGURATION / PGHA_CONFIGURATION), with PATRONI_* / PGHA_* overrides.
+                     Stops PostgreSQL cleanly on SIGTERM; SIGHUP re-reads the configuration.
+          ctl [-c CONFIG] list
+                     Show the cluster as patronictl does (one DCS read). CONFIG defaults to $PATRONICTL_CONFIG_FILE.
+          validate [CONFIG]
+                     Check a configuration and print every problem, naming the setting; starts nothing.
           timing --ttl S --loop-wait S --retry-timeout S [--fence-margin S]
                      Check Patroni's timing rule (loop_wait + 2*retry_timeout <= ttl) and show what the values mean:
                      how long a primary cut off from the DCS keeps accepting writes, and the worst-case failover time.
@@ -35,10 +43,90 @@ internal static class PgHaCli
                 return 0;
             case "timing":
                 return Timing(args[1..], stdout, stderr);
+            case "run":
+                if (args.Length > 2 || args.Skip(1).Any(a => a is "-h" or "--help")) { stdout.WriteLine(Usage); return args.Length > 2 ? 2 : 0; }
+                return PgHa.Host.Daemon.PgHaDaemon.RunAsync(args.Length > 1 ? args[1] : null, Environment.GetEnvironmentVariables(), stderr, CancellationToken.None).GetAwaiter().GetResult();
+            case "validate":
+                return Validate(args[1..], stdout, stderr);
+            case "ctl":
+                return Ctl(args[1..], stdout, stderr);
             default:
                 stderr.WriteLine($"pgha: unknown command '{args[0]}'. Run 'pgha --help' for the list of commands.");
                 return 2;
         }
+    }
+
+    private static int Ctl(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        string? path = Environment.GetEnvironmentVariable("PATRONICTL_CONFIG_FILE");
+        var rest = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] is "-c" or "--config-file")
+            {
+                if (i + 1 >= args.Length) { stderr.WriteLine("pgha ctl: -c needs a configuration file"); return 2; }
+                path = args[++i];
+            }
+            else if (args[i] is "-h" or "--help") { stdout.WriteLine(Usage); return 0; }
+            else rest.Add(args[i]);
+        }
+        if (rest is not ["list"])
+        {
+            stderr.WriteLine($"pgha ctl: unknown command '{string.Join(' ', rest)}'; available now: list (the full ctl arrives with issue #4)");
+            return 2;
+        }
+        var loaded = PgHa.Host.Configuration.PgHaConfigLoader.Load(path, Environment.GetEnvironmentVariables());
+        if (!loaded.Succeeded)
+        {
+            stderr.WriteLine(loaded.FormatErrors());
+            return 1;
+        }
+        var config = loaded.Config!;
+        if (config.Dcs is not PgHa.Host.Configuration.EtcdConfig etcd)
+        {
+            stderr.WriteLine($"pgha ctl: the {config.Dcs.Kind} DCS is not available in this version yet");
+            return 1;
+        }
+        var options = PgHa.Host.Daemon.ComponentOptions.Etcd(config, etcd);
+        try
+        {
+            var dcs = new PgHa.Dcs.Etcd.EtcdDcs(options, TimeProvider.System);
+            try
+            {
+                var cluster = dcs.LoadClusterAsync(CancellationToken.None).GetAwaiter().GetResult();
+                stdout.Write(PgHa.Host.Ctl.ClusterTable.Render(config.Scope, cluster));
+                if (cluster.IsPaused) stdout.WriteLine(" Maintenance mode: on");
+                return 0;
+            }
+            finally
+            {
+                dcs.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+        }
+        catch (PgHa.Dcs.DcsUnavailableException ex)
+        {
+            stderr.WriteLine($"pgha ctl: cannot read the cluster from the DCS: {ex.Message}. Check that etcd is running at {string.Join(",", options.Endpoints)}.");
+            return 1;
+        }
+    }
+
+    private static int Validate(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length > 1 || args.Any(a => a is "-h" or "--help"))
+        {
+            stdout.WriteLine(Usage);
+            return args.Length > 1 ? 2 : 0;
+        }
+        var loaded = PgHa.Host.Configuration.PgHaConfigLoader.Load(args.Length == 1 ? args[0] : null, Environment.GetEnvironmentVariables());
+        foreach (var warning in loaded.Warnings) stderr.WriteLine("warning: " + warning);
+        if (!loaded.Succeeded)
+        {
+            stderr.WriteLine(loaded.FormatErrors());
+            return 1;
+        }
+        var config = loaded.Config!;
+        stdout.WriteLine($"configuration is valid: member {config.Name} of cluster {config.Scope} ({config.ClusterPrefix}) on {config.Dcs.Kind}");
+        return 0;
     }
 
     private static int Timing(string[] args, TextWriter stdout, TextWriter stderr)

@@ -70,7 +70,9 @@ internal sealed partial class PostgresConfigFiles(PostgresControllerOptions opti
         settings["hot_standby"] = "on";
         settings["listen_addresses"] = listen.Hosts;
         settings["port"] = listen.Port.ToString(CultureInfo.InvariantCulture);
-        if (options.UnixSocketDirectory.Length > 0) settings["unix_socket_directories"] = options.UnixSocketDirectory;
+        // Without a configured directory, no socket at all: PostgreSQL's compiled-in default (/var/run/postgresql) is
+        // shared with other clusters and often not writable by the agent's user.
+        settings["unix_socket_directories"] = options.UnixSocketDirectory;
 
         var sb = new StringBuilder();
         sb.Append(Marker).Append('\n');

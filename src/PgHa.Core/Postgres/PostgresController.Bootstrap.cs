@@ -60,6 +60,7 @@ public sealed partial class PostgresController
     private async Task RunPendingPostBootstrapAsync(CancellationToken ct)
     {
         if (!File.Exists(BootstrapMarkerPath)) return;
+        await CreateBootstrapRolesAsync(ct).ConfigureAwait(false);
         if (_options.PostBootstrap.Length > 0)
         {
             var su = _options.Superuser;

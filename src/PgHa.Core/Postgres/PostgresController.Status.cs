@@ -18,14 +18,18 @@ public sealed partial class PostgresController
                CASE WHEN r.rec THEN pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::bigint END,
                w.received_tli,
                w.status,
-               (SELECT timeline_id FROM pg_control_checkpoint())
+               (SELECT timeline_id FROM pg_control_checkpoint()),
+               CASE WHEN r.rec THEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), '0/0')::bigint END,
+               pg_postmaster_start_time(),
+               current_setting('server_version_num')::int
           FROM pg_control_system() s
          CROSS JOIN (SELECT pg_is_in_recovery() AS rec) r
           LEFT JOIN pg_stat_wal_receiver w ON true
         """;
 
     /// <summary>What one status query of a running server returned.</summary>
-    private sealed record RunningState(string SystemId, bool InRecovery, int Timeline, long Lsn, long ReplayLsn, bool Streaming);
+    private sealed record RunningState(string SystemId, bool InRecovery, int Timeline, long Lsn, long ReplayLsn, bool Streaming,
+        long? ReceiveLsn, DateTimeOffset StartedAt, int ServerVersion);
 
     /// <inheritdoc />
     /// <remarks>
@@ -54,6 +58,10 @@ public sealed partial class PostgresController
                     Lsn = running.Lsn,
                     Upstream = role == PostgresRole.Replica ? Upstream : null,
                     IsStreaming = running.Streaming,
+                    ReceivedLsn = running.InRecovery ? running.ReceiveLsn ?? running.ReplayLsn : null,
+                    ReplayedLsn = running.InRecovery ? running.ReplayLsn : null,
+                    PostmasterStartTime = running.StartedAt,
+                    ServerVersion = running.ServerVersion,
                 };
             }
             catch (Exception ex) when (IsNotAnswering(ex) && !cancellationToken.IsCancellationRequested)
@@ -96,6 +104,9 @@ public sealed partial class PostgresController
             timeline = int.Parse(walFile.AsSpan(0, 8), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
         }
         else timeline = Math.Max(receivedTli, checkpointTli);
-        return new RunningState(systemId, inRecovery, timeline, lsn, replay, inRecovery && streaming);
+        long? receive = reader.IsDBNull(8) ? null : reader.GetInt64(8);
+        var startedAt = reader.GetFieldValue<DateTimeOffset>(9);
+        var version = reader.GetInt32(10);
+        return new RunningState(systemId, inRecovery, timeline, lsn, replay, inRecovery && streaming, receive, startedAt, version);
     }
 }

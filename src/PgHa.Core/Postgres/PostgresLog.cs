@@ -72,6 +72,8 @@ public static class PostgresEventId
     public const int Reloaded = 3130;
     /// <summary>Waiting for a postmaster that runs but does not answer yet.</summary>
     public const int WaitingForPostmaster = 3131;
+    /// <summary>The replication and rewind roles were created or updated after bootstrap.</summary>
+    public const int RolesCreated = 3132;
 }
 
 internal static partial class PostgresLog
@@ -168,6 +170,9 @@ internal static partial class PostgresLog
 
     [LoggerMessage(EventId = PostgresEventId.Reloaded, Level = LogLevel.Information, Message = "configuration reloaded: {Why}")]
     public static partial void Reloaded(ILogger logger, string why);
+
+    [LoggerMessage(EventId = PostgresEventId.RolesCreated, Level = LogLevel.Information, Message = "created the replication role {Replication} and the rewind role {Rewind} for the new cluster")]
+    public static partial void RolesCreated(ILogger logger, string replication, string rewind);
 
     [LoggerMessage(EventId = PostgresEventId.WaitingForPostmaster, Level = LogLevel.Information, Message = "the postmaster (pid {Pid}) is running but not answering yet; waiting up to {Timeout} instead of starting another")]
     public static partial void WaitingForPostmaster(ILogger logger, int pid, TimeSpan timeout);

@@ -1,0 +1,70 @@
+using PgHa.Dcs.Etcd;
+using PgHa.Host.Configuration;
+using PgHa.Postgres;
+
+namespace PgHa.Host.Daemon;
+
+/// <summary>Maps the validated configuration onto the options of the library components.</summary>
+public static class ComponentOptions
+{
+    /// <summary>The etcd adapter's options (etcd3 section; the v2 <c>etcd:</c> section is served by the v3 API too).</summary>
+    public static EtcdDcsOptions Etcd(PgHaConfig config, EtcdConfig etcd)
+    {
+        var options = new EtcdDcsOptions
+        {
+            Protocol = etcd.Protocol,
+            Namespace = config.Namespace,
+            Scope = config.Scope,
+            Name = config.Name,
+            RequestTimeout = TimeSpan.FromSeconds(config.Bootstrap.Dcs.RetryTimeout),
+            Username = etcd.Username,
+            Password = etcd.Password?.Reveal(),
+            CaCert = etcd.CaCert,
+            Cert = etcd.Cert,
+            Key = etcd.Key,
+        };
+        foreach (var endpoint in etcd.Endpoints) options.Endpoints.Add(endpoint);
+        return options;
+    }
+
+    /// <summary>
+    /// The PostgreSQL controller's options. Parameters are the dynamic ones from <c>bootstrap.dcs.postgresql</c>
+    /// overlaid by the local <c>postgresql.parameters</c>, as Patroni merges them.
+    /// </summary>
+    public static PostgresControllerOptions Postgres(PgHaConfig config)
+    {
+        var pg = config.Postgresql;
+        var auth = pg.Authentication;
+        var options = new PostgresControllerOptions
+        {
+            DataDirectory = pg.DataDir,
+            BinDirectory = pg.BinDir ?? "",
+            Listen = pg.Listen.ToString(),
+            ConnectAddress = pg.ConnectAddress.ToString(),
+            Scope = config.Scope,
+            MemberName = config.Name,
+            Superuser = new PostgresCredentials(auth.Superuser.Username ?? "postgres", auth.Superuser.Password?.Reveal()),
+            Replication = new PostgresCredentials(auth.Replication.Username ?? "replicator", auth.Replication.Password?.Reveal()),
+            Rewind = auth.Rewind is { Username: { } rewindUser } rewind ? new PostgresCredentials(rewindUser, rewind.Password?.Reveal()) : null,
+            UsePgRewind = pg.UsePgRewind ?? config.Bootstrap.Dcs.Postgresql.UsePgRewind,
+            RemoveDataDirectoryOnRewindFailure = pg.RemoveDataDirectoryOnRewindFailure,
+            PgCtlTimeout = TimeSpan.FromSeconds(pg.PgCtlTimeout),
+            PostBootstrap = config.Bootstrap.PostBootstrap ?? "",
+            PgPassFile = pg.Pgpass ?? "",
+        };
+        foreach (var o in config.Bootstrap.Initdb) options.InitdbOptions.Add(o.ToArgument());
+        foreach (var o in pg.Basebackup) options.BasebackupOptions.Add(o.ToArgument());
+        // pg_hba: local lines win over the dynamic ones, which win over the bootstrap ones (Patroni's precedence).
+        var hba = !pg.PgHba.IsDefaultOrEmpty ? pg.PgHba
+            : !config.Bootstrap.Dcs.Postgresql.PgHba.IsDefaultOrEmpty ? config.Bootstrap.Dcs.Postgresql.PgHba
+            : config.Bootstrap.PgHba;
+        foreach (var line in hba) options.PgHba.Add(line);
+        foreach (var (name, value) in config.Bootstrap.Dcs.Postgresql.Parameters) options.Parameters[name] = value.ToPostgresValue();
+        foreach (var (name, value) in pg.Parameters) options.Parameters[name] = value.ToPostgresValue();
+        // The agent connects through the socket directory, so the controller owns that setting; a configured one is
+        // honoured by handing it over instead of passing it through as a plain parameter.
+        if (options.Parameters.Remove("unix_socket_directories", out var sockets))
+            options.UnixSocketDirectory = sockets.Split(',')[0].Trim();
+        return options;
+    }
+}

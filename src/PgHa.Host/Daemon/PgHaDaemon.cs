@@ -1,0 +1,142 @@
+using System.Collections;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using PgHa.Dcs;
+using PgHa.Dcs.Etcd;
+using PgHa.Host.Configuration;
+using PgHa.Host.Rest;
+using PgHa.Loop;
+using PgHa.Peers;
+using PgHa.Postgres;
+
+namespace PgHa.Host.Daemon;
+
+/// <summary>
+/// <c>pgha run CONFIG</c>: validates the configuration, refuses root, wires the DCS adapter, the PostgreSQL controller,
+/// the HA loop and the REST API, then runs until SIGTERM/SIGINT and shuts down in order (PostgreSQL stopped with a
+/// checkpoint, the lock released at once). SIGHUP re-reads the configuration.
+/// </summary>
+public static class PgHaDaemon
+{
+    /// <summary>Version published in member keys and <c>/patroni</c>; Patroni peers read it as dotted integers.</summary>
+    public const string AgentVersion = "3.0.2";
+
+    /// <summary>Runs the node; returns the process exit code.</summary>
+    public static async Task<int> RunAsync(string? configPath, IDictionary environment, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        if (Environment.IsPrivilegedProcess)
+        {
+            await stderr.WriteLineAsync("pgha: refusing to run as root: PostgreSQL cannot run as root and the agent must own the data directory. " +
+                                        "Run pgha as the database user, for example: sudo -u postgres pgha run CONFIG").ConfigureAwait(false);
+            return 1;
+        }
+        var loaded = PgHaConfigLoader.Load(configPath, environment);
+        if (!loaded.Succeeded)
+        {
+            await stderr.WriteLineAsync("pgha: the configuration is not valid; nothing was started:" + Environment.NewLine + loaded.FormatErrors()).ConfigureAwait(false);
+            return 1;
+        }
+        var config = loaded.Config!;
+        if (config.Dcs is not EtcdConfig etcd)
+        {
+            await stderr.WriteLineAsync($"pgha: the {config.Dcs.Kind} DCS is not available in this version yet; use an etcd3 section").ConfigureAwait(false);
+            return 1;
+        }
+        var etcdOptions = ComponentOptions.Etcd(config, etcd);
+        var pgOptions = ComponentOptions.Postgres(config);
+        var pgResult = new PostgresControllerOptionsValidator().Validate(null, pgOptions);
+        var problems = etcdOptions.Validate().Select(p => "etcd3: " + p)
+            .Concat(pgResult.Failed ? pgResult.Failures.Select(p => "postgresql: " + p) : []).ToList();
+        if (problems.Count > 0)
+        {
+            await stderr.WriteLineAsync("pgha: the configuration is not valid; nothing was started:" + Environment.NewLine + string.Join(Environment.NewLine, problems)).ConfigureAwait(false);
+            return 1;
+        }
+
+        var time = TimeProvider.System;
+        var log = new ConsoleLog(ConsoleLog.ParseLevel(config.Log.Level), time);
+        using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(log));
+        var logger = loggers.CreateLogger("pgha");
+        foreach (var warning in loaded.Warnings) logger.LogWarning("configuration: {Warning}", warning);
+
+        await using IDcs dcs = new EtcdDcs(etcdOptions, time, loggers.CreateLogger<EtcdDcs>());
+        using var postgres = new PostgresController(pgOptions, time, loggers.CreateLogger<PostgresController>());
+        using var http = new HttpClient();
+        var loop = new HaLoop(dcs, postgres, new HttpPeerStatusClient(http, time, loggers.CreateLogger<HttpPeerStatusClient>()),
+            config.ToHaNodeOptions(), time, loggers.CreateLogger<HaLoop>());
+        // A dead postmaster is handled now, not at the next loop_wait.
+        postgres.PostmasterDied += (_, _) => loop.Wake();
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        void Terminate(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            logger.LogInformation("received {Signal}: shutting down", context.Signal);
+            stop.Cancel();
+        }
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Terminate);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Terminate);
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            Reload(configPath, environment, config, log, logger);
+        });
+
+        RestApiServer rest;
+        try
+        {
+            rest = await RestApiServer.StartAsync(config.RestApi.Listen.ToString(),
+                () => new NodeSnapshot(config.Scope, config.Identity, loop.Settings, loop.Memory, loop.LastCycle, AgentVersion), time, log, stop.Token).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            await stderr.WriteLineAsync($"pgha: restapi.listen: cannot listen on {config.RestApi.Listen}: {ex.Message}").ConfigureAwait(false);
+            return 1;
+        }
+        await using (rest.ConfigureAwait(false))
+        {
+            logger.LogInformation("pgha {Version} starting: member {Name} of cluster {Scope}, REST API on {Listen}, DCS {Dcs} {Endpoints}",
+                AgentVersion, config.Name, config.Scope, config.RestApi.Listen, config.Dcs.Kind, string.Join(",", etcdOptions.Endpoints));
+            try
+            {
+                await loop.RunAsync(stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+            }
+            using var shutdownDeadline = new CancellationTokenSource(2 * pgOptions.PgCtlTimeout + TimeSpan.FromSeconds(10), time);
+            try
+            {
+                await loop.ShutdownAsync(shutdownDeadline.Token).ConfigureAwait(false);
+                if (!loop.Settings.Pause) await postgres.StopFencerAsync(shutdownDeadline.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                logger.LogError(ex, "shutdown did not complete cleanly");
+                return 1;
+            }
+            logger.LogInformation("stopped");
+        }
+        return 0;
+    }
+
+    private static void Reload(string? configPath, IDictionary environment, PgHaConfig running, ConsoleLog log, ILogger logger)
+    {
+        var loaded = PgHaConfigLoader.Load(configPath, environment);
+        if (!loaded.Succeeded)
+        {
+            logger.LogError("reload refused, the running configuration stays: {Errors}", loaded.FormatErrors());
+            return;
+        }
+        var next = loaded.Config!;
+        log.Minimum = ConsoleLog.ParseLevel(next.Log.Level);
+        // Only the log level is applied live so far; say plainly what needs a restart instead of half-applying it.
+        var pending = new List<string>();
+        if (next.Tags != running.Tags) pending.Add("tags");
+        if (next.Postgresql != running.Postgresql) pending.Add("postgresql");
+        if (next.RestApi != running.RestApi) pending.Add("restapi");
+        if (next.Dcs != running.Dcs) pending.Add(next.Dcs.Kind);
+        if (pending.Count == 0) logger.LogInformation("reloaded configuration: log level {Level}", next.Log.Level);
+        else logger.LogWarning("reloaded configuration: log level applied; changes to {Sections} take effect when pgha restarts", string.Join(", ", pending));
+    }
+}
