@@ -22,8 +22,15 @@ internal sealed partial class PostgresConfigFiles(PostgresControllerOptions opti
     /// <summary>Replication settings PgHa writes unless <c>parameters</c> overrides them (Patroni's defaults).</summary>
     public static IReadOnlyDictionary<string, string> Defaults { get; } = new SortedDictionary<string, string>(StringComparer.Ordinal)
     {
+        // Patroni's defaults for the settings that must match on every member (a replica with smaller values than its
+        // primary refuses to start); they come from the cluster-wide configuration, never from a node's own file.
+        ["max_connections"] = "100",
+        ["max_locks_per_transaction"] = "64",
+        ["max_prepared_transactions"] = "0",
         ["max_replication_slots"] = "10",
         ["max_wal_senders"] = "10",
+        ["max_worker_processes"] = "8",
+        ["track_commit_timestamp"] = "off",
         ["wal_keep_size"] = "128MB",
         ["wal_level"] = "replica",
         ["wal_log_hints"] = "on",

@@ -7,6 +7,13 @@ namespace PgHa.Host.Daemon;
 /// <summary>Maps the validated configuration onto the options of the library components.</summary>
 public static class ComponentOptions
 {
+    /// <summary>PostgreSQL settings that only the cluster-wide (dynamic) configuration may set.</summary>
+    public static readonly IReadOnlySet<string> ClusterWideParameters = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "max_connections", "max_locks_per_transaction", "max_worker_processes", "max_prepared_transactions", "wal_level",
+        "track_commit_timestamp", "max_wal_senders", "max_replication_slots", "wal_keep_segments", "wal_keep_size",
+    };
+
     /// <summary>The etcd adapter's options (etcd3 section; the v2 <c>etcd:</c> section is served by the v3 API too).</summary>
     public static EtcdDcsOptions Etcd(PgHaConfig config, EtcdConfig etcd)
     {
@@ -60,7 +67,12 @@ public static class ComponentOptions
             : config.Bootstrap.PgHba;
         foreach (var line in hba) options.PgHba.Add(line);
         foreach (var (name, value) in config.Bootstrap.Dcs.Postgresql.Parameters) options.Parameters[name] = value.ToPostgresValue();
-        foreach (var (name, value) in pg.Parameters) options.Parameters[name] = value.ToPostgresValue();
+        foreach (var (name, value) in pg.Parameters)
+        {
+            // Settings that must be identical on every member are cluster-wide only, as in Patroni: a local value is
+            // ignored (the configuration loader warns about it).
+            if (!ClusterWideParameters.Contains(name)) options.Parameters[name] = value.ToPostgresValue();
+        }
         // The agent connects through the socket directory, so the controller owns that setting; a configured one is
         // honoured by handing it over instead of passing it through as a plain parameter.
         if (options.Parameters.Remove("unix_socket_directories", out var sockets))
