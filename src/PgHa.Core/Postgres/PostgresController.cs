@@ -297,18 +297,35 @@ public sealed partial class PostgresController : IPostgresControl, IDisposable
 
     /// <summary>
     /// PostgreSQL refuses to start while postmaster.pid names a process that kill(0) finds, and a killed postmaster
-    /// stays a zombie until init reaps it (instantly under systemd, seconds in some containers): wait for that.
+    /// stays a zombie until init reaps it (instantly under systemd, about 2 s in some containers). A zombie is dead:
+    /// its lock file is removed, exactly as PostgreSQL removes the lock file of a vanished postmaster itself. Backends it
+    /// orphaned are still caught by PostgreSQL's own shared-memory interlock, which refuses to start over them.
     /// </summary>
-    private async Task WaitForStalePostmasterToBeReapedAsync(CancellationToken ct)
+    private Task WaitForStalePostmasterToBeReapedAsync(CancellationToken ct)
     {
+        ct.ThrowIfCancellationRequested();
+        var lockFile = Path.Combine(DataDir, "postmaster.pid");
         string? first;
-        try { first = File.ReadLines(Path.Combine(DataDir, "postmaster.pid")).FirstOrDefault(); }
-        catch (FileNotFoundException) { return; }
-        catch (DirectoryNotFoundException) { return; }
-        if (!int.TryParse(first?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) return;
-        var until = _time.GetUtcNow() + TimeSpan.FromSeconds(10);
-        while (Posix.IsZombie(pid) && _time.GetUtcNow() < until)
-            await Task.Delay(TimeSpan.FromMilliseconds(50), _time, ct).ConfigureAwait(false);
+        try { first = File.ReadLines(lockFile).FirstOrDefault(); }
+        catch (FileNotFoundException) { return Task.CompletedTask; }
+        catch (DirectoryNotFoundException) { return Task.CompletedTask; }
+        if (int.TryParse(first?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && Posix.IsZombie(pid))
+        {
+            PostgresLog.StaleLockRemoved(_logger, pid);
+            File.Delete(lockFile);
+            // The socket's lock file names the same dead postmaster and would stop the start just the same.
+            if (_options.UnixSocketDirectory.Length > 0)
+            {
+                var socketLock = Path.Combine(_options.UnixSocketDirectory, $".s.PGSQL.{_listen.Port.ToString(CultureInfo.InvariantCulture)}.lock");
+                try
+                {
+                    if (File.ReadLines(socketLock).FirstOrDefault()?.Trim() == pid.ToString(CultureInfo.InvariantCulture)) File.Delete(socketLock);
+                }
+                catch (FileNotFoundException) { }
+                catch (DirectoryNotFoundException) { }
+            }
+        }
+        return Task.CompletedTask;
     }
 
     /// <summary>Stops the postmaster; kills it and its children when pg_ctl cannot. Returns once it is gone.</summary>

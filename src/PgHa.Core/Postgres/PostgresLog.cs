@@ -74,6 +74,8 @@ public static class PostgresEventId
     public const int WaitingForPostmaster = 3131;
     /// <summary>The replication and rewind roles were created or updated after bootstrap.</summary>
     public const int RolesCreated = 3132;
+    /// <summary>The lock file of a dead (zombie) postmaster was removed so a restart need not wait for init to reap it.</summary>
+    public const int StaleLockRemoved = 3133;
 }
 
 internal static partial class PostgresLog
@@ -170,6 +172,9 @@ internal static partial class PostgresLog
 
     [LoggerMessage(EventId = PostgresEventId.Reloaded, Level = LogLevel.Information, Message = "configuration reloaded: {Why}")]
     public static partial void Reloaded(ILogger logger, string why);
+
+    [LoggerMessage(EventId = PostgresEventId.StaleLockRemoved, Level = LogLevel.Information, Message = "the previous postmaster (pid {Pid}) is dead but not yet reaped; removed its postmaster.pid so the restart does not wait")]
+    public static partial void StaleLockRemoved(ILogger logger, int pid);
 
     [LoggerMessage(EventId = PostgresEventId.RolesCreated, Level = LogLevel.Information, Message = "created the replication role {Replication} and the rewind role {Rewind} for the new cluster")]
     public static partial void RolesCreated(ILogger logger, string replication, string rewind);
