@@ -119,7 +119,9 @@ public static class HaDecider
             return HaPlan.Of($"trying to bootstrap a new cluster as {me}", new RaceInitialize([new Bootstrap()]));
         }
 
-        if (!cluster.IsUnlocked && cluster.LeaderMember is { } leader && leader.ConnUrl is not null)
+        // Clone only from a leader whose PostgreSQL already runs: a bootstrap winner holds the lock before its server
+        // is up, and a pg_basebackup against it would only fail.
+        if (!cluster.IsUnlocked && cluster.LeaderMember is { } leader && leader.ConnUrl is not null && leader.State == "running")
         {
             // Prefer a running replica tagged clonefrom, as Patroni does, to spare the leader.
             var source = cluster.Members.Where(m => m.Name != me && m.Tags.CloneFrom && m.State == "running" && m.ConnUrl is not null)

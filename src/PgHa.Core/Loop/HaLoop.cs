@@ -32,6 +32,7 @@ public sealed class HaLoop
     private TaskCompletionSource _wake = NewWake();
     private Task _background = Task.CompletedTask;
     private long _cycles;
+    private static readonly TimeSpan BootstrapRecheck = TimeSpan.FromMilliseconds(500);
     private ImmutableArray<string>? _syncedSlots;
     private long _failedCycles;
 
@@ -99,6 +100,10 @@ public sealed class HaLoop
                 result = null;
             }
             var loopWait = TimeSpan.FromSeconds(_config.LoopWait);
+            // A node with nothing to run yet waits for a leader to become clonable; member updates do not wake it, so
+            // it looks more often than loop_wait (only while it has no data directory).
+            if (result?.Postgres.DataDirectory == DataDirectoryState.Empty && Memory.Busy is null && loopWait > BootstrapRecheck)
+                loopWait = BootstrapRecheck;
             var now = _time.GetUtcNow();
             // The period counts from the start of this cycle, so early wake-ups never push the next renewal away.
             var next = started + loopWait;

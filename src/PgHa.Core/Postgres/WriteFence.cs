@@ -54,6 +54,9 @@ internal sealed class WriteFence
                 PostgresConfigFiles.WriteAtomic(DeadlinePath, "none\n");
                 _trippedLogged = false;
                 PostgresLog.FenceDisarmed(_logger);
+                // Started while disarmed, so a replica that wins a failover does not pay the fencer's start-up (about
+                // 0.15 s) between taking the lock and promoting.
+                await EnsureFencerAsync(cancellationToken).ConfigureAwait(false);
                 return;
             }
             var remaining = until.Value - _time.GetUtcNow();

@@ -30,6 +30,8 @@ public sealed class BootstrapTables
             fresh with { Cluster = NeverBootstrapped with { Initialize = new ClusterInitialize("", new DcsVersion("init-1")) } }, "none");
         yield return Row("Leader exists so clones from the leader",
             Node(Pg.EmptyDataDir, ledByNode2), "create-replica(node2)");
+        yield return Row("Empty data dir waits while the leader's PostgreSQL is not running yet",
+            Node(Pg.EmptyDataDir, ledByNode2.WithMember(Node2, m => m with { State = "initializing new cluster" })), "none");
         yield return Row("Running replica tagged clonefrom is preferred over the leader as clone source",
             Node(Pg.EmptyDataDir, ledByNode2.WithMember(Node3, m => m with { Tags = Tags.CloneFrom })), "create-replica(node3)");
         yield return Row("Replica tagged clonefrom that is not running is not a clone source",
