@@ -28,28 +28,60 @@ namespace PgHa.Dcs.Etcd;
 /// <para><b>The contract on etcd.</b></para>
 /// <list type="bullet">
 /// <item><b>TTL carrier</b> — one lease per node, granted on first use with the TTL rounded up to whole seconds. Every
-/// acquire, renew and member touch first refreshes it with a one-shot keep-alive sent within that operation (no
-/// background keep-alive stream: dotnet-etcd's dies for good when etcd restarts). A keep-alive answering TTL ≤ 0, or a
-/// write refused with "lease not found", means the lease is gone — and with it every key it carried — so a new lease is
-/// granted. A different TTL also takes a new lease; the old one is left to expire. Because a keep-alive sent at
-/// <c>t</c> keeps the lease at least until <c>t + ttl</c>, <see cref="GuaranteedLockValidity"/> is <c>ttl</c>.</item>
+/// acquire and renew first refreshes it with a one-shot keep-alive sent within that operation (no background keep-alive
+/// stream: dotnet-etcd's dies for good when etcd restarts). A member touch does the same unless the lease was confirmed
+/// (granted, or kept alive by any operation) less than <c>ttl/4</c> before, measured from when that request was sent:
+/// the leader's touch right after its renewal then costs nothing, and a replica touching every <c>loop_wait</c> refreshes
+/// every other cycle at Patroni's ratio (ttl 10, loop_wait 2), as Patroni does. The member key therefore outlives
+/// every touch by at least <c>3/4 ttl</c> (and by <c>ttl</c> after any acquire or renew). A keep-alive answering TTL ≤ 0,
+/// or a write refused with "lease not found", means the lease is gone — and with it every key it carried — so a new
+/// lease is granted. A different TTL also takes a new lease; the old one is left to expire. Because a keep-alive sent at
+/// <c>t</c> keeps the lease at least until <c>t + ttl</c>, and acquire and renew always send one,
+/// <see cref="GuaranteedLockValidity"/> is <c>ttl</c>.</item>
 /// <item><b>Acquire</b> — txn: compare <c>create_revision(leader) == 0</c>, then put <c>leader = name</c> with the lease.
 /// The lock's version is the put's revision, its session the lease id.</item>
 /// <item><b>Renew</b> — keep-alive, then txn: compare <c>value(leader) == name</c>, <c>mod_revision == held.Version</c> and
-/// <c>lease == mine</c>. Only if the lease alone differs (the key was written under an older lease of this node, or by a
+/// <c>lease == mine</c>. The txn is left out when the keep-alive alone proves the same: the connection read the prefix
+/// from etcd less than <c>ttl/4</c> before (a leader's load always does, see <b>Load</b>), its watch has stayed up since
+/// and delivered this connection's own writes, and the leader key still holds this name at <c>held.Version</c> under the
+/// lease just kept alive. The keep-alive shows the lease — and so every key bound to it — alive, and no PgHa node
+/// deletes or replaces a live lock of another (acquire needs the key absent, release compares the holder's own name),
+/// so only someone writing etcd by hand within the watch's delivery delay could slip past; the lock would still expire
+/// with the lease. Patroni's renewal checks nothing beyond its cached view. Only if the lease alone differs (the key was written under an older lease of this node, or by a
 /// Patroni node of the same name) is the key re-put with the current lease under the same value and revision
 /// comparison, as Patroni ≥ 3.0.3 does; the returned lock then carries the new version.</item>
 /// <item><b>Release</b> — txn: compare <c>value(leader) == name</c>, then delete it.</item>
-/// <item><b>Touch member</b> — keep-alive, then put <c>members/&lt;name&gt;</c> with the lease only when the JSON or the
-/// lease changed since this node last wrote it, or a later read no longer showed it.</item>
+/// <item><b>Touch member</b> — keep-alive (unless recent, see above), then put <c>members/&lt;name&gt;</c> with the lease
+/// only when the JSON or the lease changed since this node last wrote it, or a later read no longer showed it. An idle
+/// node's touch usually sends nothing.</item>
 /// <item><b>Load</b> — one linearizable range read of the cluster prefix; version = <c>mod_revision</c>, session = lease id
-/// (decimal), parsed by <see cref="ClusterStateReader"/>.</item>
+/// (decimal), parsed by <see cref="ClusterStateReader"/>. Once the connection watches (from its first
+/// <see cref="WaitForChangeAsync"/> on, as the HA loop of every node does) and the leader key does not hold this
+/// member's name, a load is answered from the watch-fed copy of the prefix instead, without a request, while that copy
+/// is trusted (see <b>Watch</b>). The leader keeps reading etcd: a DCS outage must fail its load, as the HA loop expects
+/// (it then keeps a primary only while the lock is guaranteed), and the read lets its renewal skip the txn. The copy
+/// is one consistent revision, it includes every write this connection made (a load waits up to 1 s for the watch to
+/// deliver it, else reads from etcd and restarts the watch), and reads never go back in time; a write by another node
+/// shows as soon as the watch delivers it (milliseconds), like Patroni's etcd3 cache and like ZooKeeper reads. What a
+/// non-leader decides on such a read ends in a compare-and-set on etcd itself (acquire, conditional writes), so an
+/// answer a few milliseconds old can make a write fail, never succeed wrongly. Connections that never wait
+/// (<c>pgha ctl</c>, tests) always read from etcd.</item>
 /// <item><b>Cluster keys</b> — <see cref="WriteCondition.Always"/>: plain put; <see cref="WriteCondition.IfAbsent"/>: txn
 /// compare <c>create_revision == 0</c>; <see cref="WriteCondition.IfVersion"/>: txn compare <c>mod_revision == version</c>.
 /// Deletes likewise. <see cref="DeleteClusterAsync"/> deletes the prefix range.</item>
-/// <item><b>Wait for change</b> — a watch of <c>leader</c>, <c>config</c> and <c>failover</c> starting right after the
-/// revision of the last load, on a gRPC stream owned by the call (dotnet-etcd's watch manager is not used). Any event,
-/// or a compacted start revision, wakes; a failing watch is re-created until the timeout.</item>
+/// <item><b>Watch</b> — one long-lived watch of the whole cluster prefix per connection, on a gRPC stream of its own
+/// (dotnet-etcd's watch manager is not used), created by the first <see cref="WaitForChangeAsync"/> from the revision
+/// after the last load and resumed after the last delivered revision whenever it has to be re-created, so no event is
+/// lost; it asks etcd to cancel it when the etcd member loses its raft leader (<c>hasleader</c>). A failed stream is
+/// re-created after a pause (0.25 s doubling to 2 s, on the <see cref="TimeProvider"/>); a compacted start revision
+/// drops the copy, wakes every waiter and re-reads the prefix. The copy is trusted for loads only while the stream is
+/// up and a range read issued after the stream was created has been merged into it (the first load after every
+/// (re)connect reads from etcd), so events that happened while no stream ran never go missing. Any request of this
+/// connection that fails or times out restarts the stream, so a silently broken connection cannot leave loads on an
+/// old copy.</item>
+/// <item><b>Wait for change</b> — waits for the watch to deliver an event on <c>leader</c>, <c>config</c> or
+/// <c>failover</c> newer than the last load (an event delivered since that load wakes at once), or a compaction, or the
+/// timeout. A wait sends nothing; members and status do not wake it.</item>
 /// </list>
 /// <para><b>Errors.</b> Every operation runs under one deadline, <see cref="EtcdDcsOptions.RequestTimeout"/> or the caller's
 /// token, whichever ends first. Reads and keep-alives are retried until then while etcd is unavailable; writes are
@@ -57,10 +89,11 @@ namespace PgHa.Dcs.Etcd;
 /// operation; a lost race or compare-and-set mismatch returns false/null; the caller's cancellation throws
 /// <see cref="OperationCanceledException"/>.</para>
 /// </remarks>
-public sealed class EtcdDcs : IDcs
+public sealed partial class EtcdDcs : IDcs
 {
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan WatchRetryDelay = TimeSpan.FromSeconds(1);
+    // A touch refreshes the lease only when it was confirmed longer ago than ttl / KeepAliveSkipDivisor.
+    private const int KeepAliveSkipDivisor = 4;
 
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -76,14 +109,17 @@ public sealed class EtcdDcs : IDcs
     private readonly ByteString _leaderKey;
     private readonly ByteString _memberKey;
     private readonly ByteString _memberValue;
-    private readonly ByteString[] _wakingKeys;
+    private readonly EtcdKvCache _cache;
 
     // Serializes the operations that use the lease (refresh + write), so two of them never grant two leases.
     private readonly SemaphoreSlim _leaseGate = new(1, 1);
     private long _leaseId;           // guarded by _leaseGate; 0 = none yet
     private long _leaseTtlSeconds;   // the TTL asked for when _leaseId was granted
+    private long _leaseConfirmedAt;  // guarded by _leaseGate; _time timestamp of sending the grant or keep-alive that last confirmed _leaseId
 
-    private long _loadRevision;      // header revision of the last load, 0 before the first
+    private long _loadRevision;      // revision of the last load, 0 before the first
+    private long _ownWriteRevision;  // revision of this connection's last write that changed a key
+    private LinearizableRead? _linearizableRead; // the last range read merged into a trusted copy
     private ClusterState? _lastRead;
     private PublishedMember? _published;
     private volatile bool _disposed;
@@ -113,7 +149,7 @@ public sealed class EtcdDcs : IDcs
         _leaderKey = Key(ClusterKeys.Leader);
         _memberKey = Key(ClusterKeys.Member(MemberName));
         _memberValue = ByteString.CopyFromUtf8(MemberName);
-        _wakingKeys = [_leaderKey, Key(ClusterKeys.Config), Key(ClusterKeys.Failover)];
+        _cache = new EtcdKvCache([_leaderKey, Key(ClusterKeys.Config), Key(ClusterKeys.Failover)]);
 
         _client = CreateClient(options, endpoints);
         var connection = _client.GetConnection();
@@ -137,31 +173,97 @@ public sealed class EtcdDcs : IDcs
     public Task<ClusterState> LoadClusterAsync(CancellationToken cancellationToken) =>
         RunAsync("read the cluster", async ct =>
         {
+            if (Volatile.Read(ref _watchLoop) is not null)
+            {
+                var own = Interlocked.Read(ref _ownWriteRevision);
+                var found = _cache.TryRead(own, out var cached, out var cachedRevision);
+                if (!found && _cache.IsTrusted)
+                {
+                    // This connection's own last write is still on its way through the watch.
+                    if (await _cache.WaitForRevisionAsync(own, OwnWriteDeliveryWait, _time, ct).ConfigureAwait(false))
+                    {
+                        found = _cache.TryRead(own, out cached, out cachedRevision);
+                    }
+                    else if (_cache.IsTrusted)
+                    {
+                        // The stream is up but silent: it may be stuck, so do not keep answering from it.
+                        Log.OwnWriteNotDelivered(_logger, own, OwnWriteDeliveryWait);
+                        RestartWatchStream();
+                    }
+                }
+                // The leader reads etcd itself: an outage must fail its load (the HA loop then keeps a primary only
+                // while its lock is guaranteed), and its renewal relies on that read.
+                if (found && !HeldByMe(cached)) return Loaded(cached, cachedRevision);
+            }
+            var sentAt = _time.GetTimestamp();
+            var ticket = _cache.BeginRead();
             var response = await RetryWhileUnavailableAsync(
                 c => _kv.RangeAsync(new RangeRequest { Key = _prefixKey, RangeEnd = _prefixEnd }, cancellationToken: c).ResponseAsync, ct).ConfigureAwait(false);
-            var entries = new DcsEntry[response.Kvs.Count];
-            for (var i = 0; i < entries.Length; i++)
-            {
-                var kv = response.Kvs[i];
-                entries[i] = new DcsEntry(
-                    kv.Key.ToStringUtf8()[_prefix.Length..],
-                    kv.Value.ToStringUtf8(),
-                    Version(kv.ModRevision),
-                    kv.Lease == 0 ? null : kv.Lease.ToString(CultureInfo.InvariantCulture));
-            }
             var revision = response.Header.Revision;
-            var state = ClusterStateReader.Read(entries, Volatile.Read(ref _lastRead));
-            Volatile.Write(ref _lastRead, state);
-            if (revision > Interlocked.Read(ref _loadRevision)) Interlocked.Exchange(ref _loadRevision, revision);
-            ForgetPublishedMemberIfGone(state, revision);
-            return state;
+            if (!_cache.Merge(response.Kvs, revision, ticket)) StartOverAfterStoreWentBack(revision, ticket.Revision);
+            var epoch = _cache.TrustedEpoch;
+            if (epoch >= 0) Volatile.Write(ref _linearizableRead, new LinearizableRead(sentAt, epoch));
+            return Loaded(response.Kvs, revision);
         }, cancellationToken);
+
+    private bool HeldByMe(Mvccpb.KeyValue[] kvs)
+    {
+        foreach (var kv in kvs)
+            if (kv.Key == _leaderKey) return kv.Value == _memberValue;
+        return false;
+    }
+
+    /// <summary>A range read merged into a trusted copy: when it was sent, and under which watch stream.</summary>
+    private sealed record LinearizableRead(long SentAt, long Epoch);
+
+    /// <summary>
+    /// Whether the lock at <paramref name="revision"/> is confirmed without a txn: this connection read the prefix from
+    /// etcd less than <c>ttl/4</c> ago, its watch stayed up since, and the copy — including this connection's own last
+    /// write — still holds this member's name at that revision under <paramref name="lease"/>.
+    /// </summary>
+    private bool OwnershipConfirmed(long revision, long lease, TimeSpan ttl)
+    {
+        if (Volatile.Read(ref _linearizableRead) is not { } read) return false;
+        if (_time.GetElapsedTime(read.SentAt) >= ttl / KeepAliveSkipDivisor) return false;
+        return _cache.Confirms(_leaderKey, _memberValue, revision, lease, read.Epoch, Interlocked.Read(ref _ownWriteRevision));
+    }
+
+    /// <summary>etcd answered older than it had before (a restore): revisions remembered from before would hold back loads and wake-ups.</summary>
+    private void StartOverAfterStoreWentBack(long revision, long known)
+    {
+        Log.StoreWentBack(_logger, _endpoints, revision, known);
+        Interlocked.Exchange(ref _loadRevision, 0);
+        Interlocked.Exchange(ref _ownWriteRevision, 0);
+        Volatile.Write(ref _published, null);
+        Volatile.Write(ref _linearizableRead, null);
+        RestartWatchStream();
+    }
+
+    /// <summary>Parses a consistent read of the prefix at <paramref name="revision"/> and records it as the last load.</summary>
+    private ClusterState Loaded(IReadOnlyList<Mvccpb.KeyValue> kvs, long revision)
+    {
+        var entries = new DcsEntry[kvs.Count];
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var kv = kvs[i];
+            entries[i] = new DcsEntry(
+                kv.Key.ToStringUtf8()[_prefix.Length..],
+                kv.Value.ToStringUtf8(),
+                Version(kv.ModRevision),
+                kv.Lease == 0 ? null : kv.Lease.ToString(CultureInfo.InvariantCulture));
+        }
+        var state = ClusterStateReader.Read(entries, Volatile.Read(ref _lastRead));
+        Volatile.Write(ref _lastRead, state);
+        RaiseTo(ref _loadRevision, revision);
+        ForgetPublishedMemberIfGone(state, revision);
+        return state;
+    }
 
     /// <inheritdoc />
     public Task<LeaderLock?> TryAcquireLeaderLockAsync(TimeSpan ttl, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ttl, TimeSpan.Zero);
-        return RunAsync("acquire the leader lock", ct => WithLeaseAsync(ttl, async (lease, c) =>
+        return RunAsync("acquire the leader lock", ct => WithLeaseAsync(ttl, alwaysKeepAlive: true, async (lease, c) =>
         {
             var txn = new TxnRequest
             {
@@ -169,7 +271,9 @@ public sealed class EtcdDcs : IDcs
                 Success = { Put(_leaderKey, _memberValue, lease) },
             };
             var response = await _kv.TxnAsync(txn, cancellationToken: c).ResponseAsync.ConfigureAwait(false);
-            return response.Succeeded ? new LeaderLock(MemberName, Version(response.Header.Revision), Session(lease)) : null;
+            if (!response.Succeeded) return null;
+            Wrote(response.Header.Revision);
+            return new LeaderLock(MemberName, Version(response.Header.Revision), Session(lease));
         }, ct), cancellationToken);
     }
 
@@ -183,8 +287,10 @@ public sealed class EtcdDcs : IDcs
             // Another member's lock, or a version that is no etcd revision, can never be ours.
             if (!string.Equals(held.Holder, MemberName, StringComparison.Ordinal)) return null;
             if (!TryParseRevision(held.Version, ClusterKeys.Leader, out var revision)) return null;
-            return await WithLeaseAsync(ttl, async (lease, c) =>
+            return await WithLeaseAsync(ttl, alwaysKeepAlive: true, async (lease, c) =>
             {
+                // The keep-alive just sent renewed the lease; the lock is still bound to it if the recent read says so.
+                if (OwnershipConfirmed(revision, lease, ttl)) return new LeaderLock(MemberName, held.Version, Session(lease));
                 var renew = new TxnRequest
                 {
                     Compare = { ValueIsMine(), ModRevisionIs(_leaderKey, revision), LeaseIs(_leaderKey, lease) },
@@ -203,6 +309,7 @@ public sealed class EtcdDcs : IDcs
                 };
                 var rebound = await _kv.TxnAsync(rebind, cancellationToken: c).ResponseAsync.ConfigureAwait(false);
                 if (!rebound.Succeeded) return null;
+                Wrote(rebound.Header.Revision);
                 Log.LeaderKeyRebound(_logger, MemberName, current[0].Lease.ToString(CultureInfo.InvariantCulture), lease);
                 return new LeaderLock(MemberName, Version(rebound.Header.Revision), Session(lease));
             }, ct).ConfigureAwait(false);
@@ -219,6 +326,7 @@ public sealed class EtcdDcs : IDcs
                 Success = { new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = _leaderKey } } },
             };
             var response = await _kv.TxnAsync(txn, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            if (response.Succeeded && response.Responses[0].ResponseDeleteRange.Deleted > 0) Wrote(response.Header.Revision);
             return response.Succeeded;
         }, cancellationToken);
 
@@ -230,7 +338,7 @@ public sealed class EtcdDcs : IDcs
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ttl, TimeSpan.Zero);
         if (!string.Equals(self.Name, MemberName, StringComparison.Ordinal))
             throw new ArgumentException($"This connection acts for member '{MemberName}', not '{self.Name}'.", nameof(self));
-        return RunAsync("publish the member key", ct => WithLeaseAsync(ttl, async (lease, c) =>
+        return RunAsync("publish the member key", ct => WithLeaseAsync(ttl, alwaysKeepAlive: false, async (lease, c) =>
         {
             // A node publishes the same member cycle after cycle: serialize and write only what changed.
             var published = Volatile.Read(ref _published);
@@ -239,6 +347,7 @@ public sealed class EtcdDcs : IDcs
                 return true;
             var response = await _kv.PutAsync(new PutRequest { Key = _memberKey, Value = ByteString.CopyFromUtf8(json), Lease = lease }, cancellationToken: c)
                 .ResponseAsync.ConfigureAwait(false);
+            Wrote(response.Header.Revision);
             Volatile.Write(ref _published, new PublishedMember(self, json, lease, response.Header.Revision));
             return true;
         }, ct), cancellationToken);
@@ -254,7 +363,7 @@ public sealed class EtcdDcs : IDcs
             var put = new PutRequest { Key = Key(name), Value = ByteString.CopyFromUtf8(value) };
             if (condition.Kind == WriteConditionKind.Always)
             {
-                await _kv.PutAsync(put, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+                Wrote((await _kv.PutAsync(put, cancellationToken: ct).ResponseAsync.ConfigureAwait(false)).Header.Revision);
                 return true;
             }
             Compare compare;
@@ -265,7 +374,9 @@ public sealed class EtcdDcs : IDcs
             else
                 return false;
             var txn = new TxnRequest { Compare = { compare }, Success = { new RequestOp { RequestPut = put } } };
-            return (await _kv.TxnAsync(txn, cancellationToken: ct).ResponseAsync.ConfigureAwait(false)).Succeeded;
+            var response = await _kv.TxnAsync(txn, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            if (response.Succeeded) Wrote(response.Header.Revision);
+            return response.Succeeded;
         }, cancellationToken);
     }
 
@@ -279,11 +390,15 @@ public sealed class EtcdDcs : IDcs
             switch (condition.Kind)
             {
                 case WriteConditionKind.Always:
-                    return (await _kv.DeleteRangeAsync(delete, cancellationToken: ct).ResponseAsync.ConfigureAwait(false)).Deleted > 0;
+                    var deleted = await _kv.DeleteRangeAsync(delete, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+                    if (deleted.Deleted > 0) Wrote(deleted.Header.Revision);
+                    return deleted.Deleted > 0;
                 case WriteConditionKind.VersionMatches when TryParseRevision(condition.Version, name, out var revision):
                     var txn = new TxnRequest { Compare = { ModRevisionIs(delete.Key, revision) }, Success = { new RequestOp { RequestDeleteRange = delete } } };
                     var response = await _kv.TxnAsync(txn, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
-                    return response.Succeeded && response.Responses[0].ResponseDeleteRange.Deleted > 0;
+                    var done = response.Succeeded && response.Responses[0].ResponseDeleteRange.Deleted > 0;
+                    if (done) Wrote(response.Header.Revision);
+                    return done;
                 default:
                     // "Must be absent" never holds for a key being deleted; a foreign version token never matches.
                     return false;
@@ -295,17 +410,21 @@ public sealed class EtcdDcs : IDcs
     public Task DeleteClusterAsync(CancellationToken cancellationToken) =>
         RunAsync("delete the cluster", async ct =>
         {
-            await _kv.DeleteRangeAsync(new DeleteRangeRequest { Key = _prefixKey, RangeEnd = _prefixEnd }, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            var response = await _kv.DeleteRangeAsync(new DeleteRangeRequest { Key = _prefixKey, RangeEnd = _prefixEnd }, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            if (response.Deleted > 0) Wrote(response.Header.Revision);
             Volatile.Write(ref _published, null);
             return true;
         }, cancellationToken);
 
     /// <inheritdoc />
     /// <remarks>
-    /// Watches <c>leader</c>, <c>config</c> and <c>failover</c> from the revision after this connection's last
-    /// <see cref="LoadClusterAsync"/> (from now, before the first), so a change between that read and this wait still wakes.
-    /// While etcd is unreachable the watch is re-created every second until <paramref name="timeout"/>; the wait never
-    /// throws <see cref="DcsUnavailableException"/>, so a caller racing it against its own timer is not woken early by an outage.
+    /// The first call starts this connection's watch (see <see cref="EtcdDcs"/>) from the revision after the last
+    /// <see cref="LoadClusterAsync"/> (before any load: from the revision it reads first). A wait then only compares the
+    /// revision of the last decision-key change the watch delivered with the revision of the last load — a change between
+    /// that load and this wait wakes at once — and otherwise awaits the next one; it sends nothing. While etcd is
+    /// unreachable the watch is re-created in the background; the wait never throws <see cref="DcsUnavailableException"/>,
+    /// so a caller racing it against its own timer is not woken early by an outage, and a change made meanwhile wakes it
+    /// once the watch is back.
     /// </remarks>
     public async Task<bool> WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -313,94 +432,52 @@ public sealed class EtcdDcs : IDcs
         if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
             throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be non-negative or infinite.");
         cancellationToken.ThrowIfCancellationRequested();
-
-        using var expiry = new CancellationTokenSource(timeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expiry.Token);
-        var loaded = Interlocked.Read(ref _loadRevision);
-        var start = loaded > 0 ? loaded + 1 : 0;
-        while (true)
+        StartWatching();
+        try
         {
-            try
-            {
-                var watched = await WatchOnceAsync(start, linked.Token).ConfigureAwait(false);
-                if (watched.Woken) return true;
-                start = watched.NextStart;
-            }
-            catch (Exception ex) when (cancellationToken.IsCancellationRequested)
-            {
-                throw new OperationCanceledException("The wait for a DCS change was cancelled.", ex, cancellationToken);
-            }
-            catch (Exception) when (expiry.IsCancellationRequested)
-            {
-                return false;
-            }
-            catch (Exception ex) when (IsTransportFailure(ex))
-            {
-                Log.WatchFailed(_logger, _endpoints, Describe(ex), WatchRetryDelay);
-            }
-
-            try
-            {
-                await Task.Delay(WatchRetryDelay, _time, linked.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                return false;
-            }
+            return await _cache.WaitForDecisionChangeAsync(Interlocked.Read(ref _loadRevision), timeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested && ex.CancellationToken != cancellationToken)
+        {
+            throw new OperationCanceledException("The wait for a DCS change was cancelled.", ex, cancellationToken);
         }
     }
-
-    /// <summary>Closes the gRPC channel; later calls throw <see cref="ObjectDisposedException"/>. The lease is not revoked: its keys expire with it.</summary>
-    public ValueTask DisposeAsync()
-    {
-        if (_disposed) return ValueTask.CompletedTask;
-        _disposed = true;
-        _client.Dispose();
-        return ValueTask.CompletedTask;
-    }
-
-    // ---------------------------------------------------------------------------------------------------------------
-    // Watch
-
-    private readonly record struct WatchOutcome(bool Woken, long NextStart);
 
     /// <summary>
-    /// One watch stream: woken by the first event, or by a cancelled watch (a compacted start revision: the caller
-    /// re-reads anyway). Throws when the stream fails; returns not woken only if the server ended it cleanly.
+    /// Stops the watch and closes the gRPC channel; later calls throw <see cref="ObjectDisposedException"/>. The lease is
+    /// not revoked: its keys expire with it.
     /// </summary>
-    private async Task<WatchOutcome> WatchOnceAsync(long start, CancellationToken cancellationToken)
+    public async ValueTask DisposeAsync()
     {
-        using var call = _watches.Watch(cancellationToken: cancellationToken);
-        foreach (var key in _wakingKeys)
-            await call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = new WatchCreateRequest { Key = key, StartRevision = start } }, cancellationToken).ConfigureAwait(false);
-        var next = start;
-        while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+        Task? watching;
+        lock (_watchGate)
         {
-            var response = call.ResponseStream.Current;
-            if (response.Events.Count > 0) return new WatchOutcome(true, next);
-            if (response.Canceled)
-            {
-                if (response.CompactRevision > 0) return new WatchOutcome(true, next);
-                throw new RpcException(new Status(StatusCode.Unavailable, $"etcd cancelled the watch: {response.CancelReason}"));
-            }
-            // Watching "from now": a retry must resume where this stream started, not from a later now.
-            if (response.Created && next == 0) next = response.Header.Revision + 1;
+            if (_disposed) return;
+            _disposed = true;
+            watching = _watchLoop;
         }
-        throw new RpcException(new Status(StatusCode.Unavailable, "etcd closed the watch stream"));
+        await _stopWatching.CancelAsync().ConfigureAwait(false);
+        if (watching is not null) await watching.ConfigureAwait(false);
+        _client.Dispose();
+        _stopWatching.Dispose();
     }
 
     // ---------------------------------------------------------------------------------------------------------------
     // Lease
 
-    /// <summary>Refreshes (or grants) the lease, then runs <paramref name="write"/> with it; a write refused because the lease vanished in between gets a new lease and one more try.</summary>
-    private async Task<T> WithLeaseAsync<T>(TimeSpan ttl, Func<long, CancellationToken, Task<T>> write, CancellationToken cancellationToken)
+    /// <summary>
+    /// Refreshes (or grants) the lease — always when <paramref name="alwaysKeepAlive"/>, else only when it was confirmed
+    /// longer ago than <c>ttl/4</c> — then runs <paramref name="write"/> with it; a write refused because the lease
+    /// vanished in between gets a new lease and one more try.
+    /// </summary>
+    private async Task<T> WithLeaseAsync<T>(TimeSpan ttl, bool alwaysKeepAlive, Func<long, CancellationToken, Task<T>> write, CancellationToken cancellationToken)
     {
         await _leaseGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             for (var attempt = 1; ; attempt++)
             {
-                var lease = await RefreshLeaseAsync(ttl, cancellationToken).ConfigureAwait(false);
+                var lease = await RefreshLeaseAsync(ttl, alwaysKeepAlive, cancellationToken).ConfigureAwait(false);
                 try
                 {
                     return await write(lease, cancellationToken).ConfigureAwait(false);
@@ -418,14 +495,30 @@ public sealed class EtcdDcs : IDcs
         }
     }
 
-    /// <summary>Keeps the current lease alive, or grants a new one when there is none, it is gone, or the TTL changed. Caller holds <see cref="_leaseGate"/>.</summary>
-    private async Task<long> RefreshLeaseAsync(TimeSpan ttl, CancellationToken cancellationToken)
+    /// <summary>
+    /// Keeps the current lease alive, or grants a new one when there is none, it is gone, or the TTL changed. Without
+    /// <paramref name="always"/> a lease confirmed less than <c>ttl/4</c> ago is used as it is: it then lives at least
+    /// another <c>3/4 ttl</c>. The confirmation time is when the confirming request was sent, so the lease never lives
+    /// shorter than that suggests. Caller holds <see cref="_leaseGate"/>.
+    /// </summary>
+    private async Task<long> RefreshLeaseAsync(TimeSpan ttl, bool always, CancellationToken cancellationToken)
     {
         var seconds = LeaseSeconds(ttl);
         if (_leaseId != 0 && _leaseTtlSeconds == seconds)
         {
-            var remaining = await RetryWhileUnavailableAsync(c => KeepAliveOnceAsync(_leaseId, c), cancellationToken).ConfigureAwait(false);
-            if (remaining > 0) return _leaseId;
+            if (!always && _time.GetElapsedTime(_leaseConfirmedAt) < TimeSpan.FromSeconds(seconds) / KeepAliveSkipDivisor)
+                return _leaseId;
+            long sent = 0;
+            var remaining = await RetryWhileUnavailableAsync(c =>
+            {
+                sent = _time.GetTimestamp();
+                return KeepAliveOnceAsync(_leaseId, c);
+            }, cancellationToken).ConfigureAwait(false);
+            if (remaining > 0)
+            {
+                _leaseConfirmedAt = sent;
+                return _leaseId;
+            }
             Log.LeaseLost(_logger, _leaseId, MemberName);
         }
         else if (_leaseId != 0)
@@ -433,12 +526,17 @@ public sealed class EtcdDcs : IDcs
 
         _leaseId = 0;
         // An extra lease from a retried grant is harmless: it carries no key and expires.
-        var granted = await RetryWhileUnavailableAsync(
-            c => _leases.LeaseGrantAsync(new LeaseGrantRequest { TTL = seconds }, cancellationToken: c).ResponseAsync, cancellationToken).ConfigureAwait(false);
+        long grantSent = 0;
+        var granted = await RetryWhileUnavailableAsync(c =>
+        {
+            grantSent = _time.GetTimestamp();
+            return _leases.LeaseGrantAsync(new LeaseGrantRequest { TTL = seconds }, cancellationToken: c).ResponseAsync;
+        }, cancellationToken).ConfigureAwait(false);
         if (!string.IsNullOrEmpty(granted.Error) || granted.ID == 0)
             throw new RpcException(new Status(StatusCode.Unavailable, $"lease grant refused: {granted.Error}"));
         _leaseId = granted.ID;
         _leaseTtlSeconds = seconds;
+        _leaseConfirmedAt = grantSent;
         Log.LeaseGranted(_logger, granted.ID, granted.TTL, MemberName);
         return granted.ID;
     }
@@ -497,12 +595,15 @@ public sealed class EtcdDcs : IDcs
         {
             var message = $"etcd at {_endpoints} did not answer within {_requestTimeout.TotalSeconds:0.###} s while trying to {operation} (member {MemberName}, {_prefix}).";
             Log.RequestFailed(_logger, _endpoints, operation, message);
+            // The watch may be just as stuck: loads must not go on answering from it.
+            RestartWatchStream();
             throw new DcsUnavailableException(message, ex);
         }
         catch (Exception ex) when (IsTransportFailure(ex))
         {
             var error = Describe(ex);
             Log.RequestFailed(_logger, _endpoints, operation, error);
+            RestartWatchStream();
             throw new DcsUnavailableException($"etcd at {_endpoints} failed while trying to {operation} (member {MemberName}, {_prefix}): {error}", ex);
         }
         catch (ObjectDisposedException) when (_disposed)
@@ -570,6 +671,20 @@ public sealed class EtcdDcs : IDcs
 
     private static string Session(long lease) => lease.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>Records the revision of a write of this connection that changed a key, so later loads include it.</summary>
+    private void Wrote(long revision) => RaiseTo(ref _ownWriteRevision, revision);
+
+    private static void RaiseTo(ref long field, long value)
+    {
+        var current = Interlocked.Read(ref field);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref field, value, current);
+            if (seen == current) return;
+            current = seen;
+        }
+    }
+
     private bool TryParseRevision(DcsVersion version, string key, out long revision)
     {
         if (long.TryParse(version.Token, NumberStyles.None, CultureInfo.InvariantCulture, out revision) && revision > 0) return true;
@@ -601,7 +716,15 @@ public sealed class EtcdDcs : IDcs
         {
             channel.InitialReconnectBackoff = TimeSpan.FromMilliseconds(250);
             channel.MaxReconnectBackoff = TimeSpan.FromSeconds(2);
-            if (channel.HttpHandler is SocketsHttpHandler sockets) sockets.ConnectTimeout = connectTimeout;
+            if (channel.HttpHandler is SocketsHttpHandler sockets)
+            {
+                sockets.ConnectTimeout = connectTimeout;
+                // HTTP/2 pings (not gRPC messages) find a dead connection under an idle watch stream. etcd refuses pings
+                // more often than every 5 s (--grpc-keepalive-min-time); these come after 10 s without a frame.
+                sockets.KeepAlivePingDelay = TimeSpan.FromSeconds(10);
+                sockets.KeepAlivePingTimeout = TimeSpan.FromSeconds(10);
+                sockets.KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests;
+            }
         }
 
         var connectionString = string.Join(",", endpoints.Select(u => u.GetLeftPart(UriPartial.Authority)));

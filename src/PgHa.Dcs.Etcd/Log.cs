@@ -30,11 +30,23 @@ public static class EtcdDcsEventId
     /// <summary>Debug: an etcd request failed or timed out; the operation throws <see cref="DcsUnavailableException"/>.</summary>
     public const int RequestFailed = 1105;
 
-    /// <summary>Debug: the change watch failed (etcd unreachable or restarting); it is re-created after a pause until the wait times out.</summary>
+    /// <summary>Debug: the watch stream failed (etcd unreachable or restarting, or the connection restarted it after a failed request); it is re-created after a pause.</summary>
     public const int WatchFailed = 1106;
 
     /// <summary>Warning: a compare-and-set was given a version token that is not an etcd revision, so its condition cannot hold.</summary>
     public const int ForeignVersionToken = 1107;
+
+    /// <summary>Debug: etcd confirmed the connection's watch of the cluster prefix (first start or re-creation) from a revision on.</summary>
+    public const int WatchStarted = 1108;
+
+    /// <summary>Information: the watch's start revision was compacted, so events may have been missed: waiters are woken and the cluster is read again.</summary>
+    public const int WatchCompacted = 1109;
+
+    /// <summary>Debug: the watch did not deliver this connection's own write in time; the load reads from etcd and the watch is re-created.</summary>
+    public const int OwnWriteNotDelivered = 1110;
+
+    /// <summary>Warning: etcd answered a revision older than one it had answered before — restored from a backup? The cached cluster is replaced and the watch re-created.</summary>
+    public const int StoreWentBack = 1111;
 }
 
 internal static partial class Log
@@ -64,10 +76,26 @@ internal static partial class Log
     public static partial void RequestFailed(ILogger logger, string endpoints, string operation, string error);
 
     [LoggerMessage(EventId = EtcdDcsEventId.WatchFailed, EventName = "WatchFailed", Level = LogLevel.Debug,
-        Message = "watching etcd at {Endpoints} for changes failed: {Error}; retrying in {Delay}")]
+        Message = "the watch of etcd at {Endpoints} ended: {Error}; re-creating it in {Delay}")]
     public static partial void WatchFailed(ILogger logger, string endpoints, string error, TimeSpan delay);
 
     [LoggerMessage(EventId = EtcdDcsEventId.ForeignVersionToken, EventName = "ForeignVersionToken", Level = LogLevel.Warning,
         Message = "version token '{Token}' of {Key} is not an etcd revision; the compare-and-set cannot succeed")]
     public static partial void ForeignVersionToken(ILogger logger, string token, string key);
+
+    [LoggerMessage(EventId = EtcdDcsEventId.WatchStarted, EventName = "WatchStarted", Level = LogLevel.Debug,
+        Message = "watching {Prefix} from revision {Revision}")]
+    public static partial void WatchStarted(ILogger logger, string prefix, long revision);
+
+    [LoggerMessage(EventId = EtcdDcsEventId.WatchCompacted, EventName = "WatchCompacted", Level = LogLevel.Information,
+        Message = "the watch of {Prefix} from revision {Start} was refused: etcd compacted its history up to {CompactRevision}; reading the cluster again")]
+    public static partial void WatchCompacted(ILogger logger, string prefix, long start, long compactRevision);
+
+    [LoggerMessage(EventId = EtcdDcsEventId.OwnWriteNotDelivered, EventName = "OwnWriteNotDelivered", Level = LogLevel.Debug,
+        Message = "the watch did not deliver this connection's write at revision {Revision} within {Wait}; reading from etcd and re-creating the watch")]
+    public static partial void OwnWriteNotDelivered(ILogger logger, long revision, TimeSpan wait);
+
+    [LoggerMessage(EventId = EtcdDcsEventId.StoreWentBack, EventName = "StoreWentBack", Level = LogLevel.Warning,
+        Message = "etcd at {Endpoints} answered revision {Revision}, older than revision {Known} it had answered before (restored from a backup?); replacing the cached cluster and re-creating the watch")]
+    public static partial void StoreWentBack(ILogger logger, string endpoints, long revision, long known);
 }

@@ -53,16 +53,27 @@ public sealed class EtcdSecurityTests
         if (_dir is not null && Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
     }
 
-    /// <summary>CA, client certificate and credentials together: the node reads, locks, publishes and cleans up.</summary>
+    /// <summary>CA, client certificate and credentials together: the node reads, locks, publishes and cleans up, and another node's watch (and the loads it feeds) sees it.</summary>
     [Test]
     public async Task ConnectsWithCaClientCertificateAndPassword()
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30), TimeProvider.System);
-        await using var node = new EtcdDcs(Options(), TimeProvider.System);
+        var options = Options();
+        await using var node = new EtcdDcs(options, TimeProvider.System);
+        var watcherOptions = Options();
+        watcherOptions.Scope = options.Scope;
+        watcherOptions.Name = "node2";
+        await using var watcher = new EtcdDcs(watcherOptions, TimeProvider.System);
+        await watcher.LoadClusterAsync(deadline.Token);
+        Assert.That(await watcher.WaitForChangeAsync(TimeSpan.FromMilliseconds(500), deadline.Token), Is.False, "the watch starts");
+        await watcher.LoadClusterAsync(deadline.Token);
+        var woken = watcher.WaitForChangeAsync(TimeSpan.FromSeconds(20), deadline.Token);
 
         Assert.That((await node.LoadClusterAsync(deadline.Token)).IsUnlocked, Is.True);
         Assert.That(await node.TryAcquireLeaderLockAsync(TimeSpan.FromSeconds(10), deadline.Token), Is.Not.Null);
         Assert.That((await node.LoadClusterAsync(deadline.Token)).LeaderName, Is.EqualTo("node1"));
+        Assert.That(await woken.WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System, deadline.Token), Is.True, "the watch works over TLS with authentication");
+        Assert.That((await watcher.LoadClusterAsync(deadline.Token)).LeaderName, Is.EqualTo("node1"));
         await node.DeleteClusterAsync(deadline.Token);
     }
 

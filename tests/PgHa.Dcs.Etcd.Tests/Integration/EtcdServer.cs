@@ -133,6 +133,33 @@ internal sealed class EtcdServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Whether the process is stopped by <see cref="FreezeAsync"/>.</summary>
+    public bool IsFrozen { get; private set; }
+
+    /// <summary>SIGSTOP: etcd keeps its sockets open but answers nothing, not even on open streams.</summary>
+    public async Task FreezeAsync()
+    {
+        await SignalAsync("-STOP");
+        IsFrozen = true;
+    }
+
+    /// <summary>SIGCONT after <see cref="FreezeAsync"/>.</summary>
+    public async Task ThawAsync()
+    {
+        await SignalAsync("-CONT");
+        IsFrozen = false;
+    }
+
+    private async Task SignalAsync(string signal)
+    {
+        var pid = _process?.Id ?? throw new InvalidOperationException("etcd is not running");
+        using var kill = Process.Start(new ProcessStartInfo("kill", [signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })
+            ?? throw new InvalidOperationException("could not run kill");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10), TimeProvider.System);
+        await kill.WaitForExitAsync(timeout.Token);
+        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill {signal} {pid} failed ({kill.ExitCode})");
+    }
+
     /// <summary>A raw dotnet-etcd client of this server, for checking what the adapter wrote (etcdctl's view).</summary>
     public EtcdClient CreateRawClient()
     {
@@ -162,6 +189,34 @@ internal sealed class EtcdServer : IAsyncDisposable
         var key = ByteString.CopyFromUtf8(prefix);
         var response = await client.GetAsync(new RangeRequest { Key = key, RangeEnd = EtcdDcs.RangeEnd(key) }, cancellationToken: timeout.Token);
         return [.. response.Kvs];
+    }
+
+    /// <summary>
+    /// etcd's <c>grpc_server_msg_received_total</c> from <c>/metrics</c>, summed per gRPC method (Range, Txn, Put,
+    /// LeaseKeepAlive, Watch, …): every request message any client sent — each unary call, each keep-alive, each watch
+    /// create or cancel. The benchmark counts etcd requests the same way. Plain http servers only.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, long>> ReadMessagesReceivedAsync(CancellationToken cancellationToken)
+    {
+        if (_tls is not null) throw new InvalidOperationException("metrics are read over plain http only");
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(new Uri($"{ClientUrl}/metrics"), cancellationToken);
+        var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var line in text.Split('\n'))
+        {
+            const string Metric = "grpc_server_msg_received_total{";
+            if (!line.StartsWith(Metric, StringComparison.Ordinal)) continue;
+            var method = Label(line, "grpc_method");
+            var value = line[(line.LastIndexOf(' ') + 1)..];
+            counts[method] = counts.GetValueOrDefault(method) + (long)double.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return counts;
+
+        static string Label(string line, string name)
+        {
+            var start = line.IndexOf(name + "=\"", StringComparison.Ordinal) + name.Length + 2;
+            return line[start..line.IndexOf('"', start)];
+        }
     }
 
     /// <summary>A loopback port nothing listens on right now.</summary>
