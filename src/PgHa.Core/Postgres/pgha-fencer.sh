@@ -110,13 +110,20 @@ stop_primary() {
   done
 }
 
+# The agent moves the deadline on every renewal; only changes of kind (armed, disarmed, unreadable) are logged, so the
+# log does not grow with every loop_wait.
 last=""
 while :; do
   line=""
   { read -r line < "$deadline_file"; } 2>/dev/null
-  if [[ $line != "$last" ]]; then
-    log "deadline file says '${line:-<missing>}'"
-    last=$line
+  case $line in
+    none | exit) kind=$line ;;
+    '' | *[!0-9]*) kind="unreadable ('${line:-<missing>}')" ;;
+    *) kind=armed ;;
+  esac
+  if [[ $kind != "$last" ]]; then
+    log "deadline file: $kind${line:+ ($line)}"
+    last=$kind
   fi
   tripped=0
   case $line in
