@@ -40,16 +40,4 @@ public sealed class SimNetwork(Random random, int nodes)
         Array.Clear(_dcsCut);
         Array.Clear(_peerCut);
     }
-
-    /// <summary>True when any link fault is active.</summary>
-    public bool AnyFault
-    {
-        get
-        {
-            if (DcsOutage || DcsExtraLatency > TimeSpan.Zero || LostReplyProbability > 0) return true;
-            foreach (var c in _dcsCut) if (c) return true;
-            foreach (var c in _peerCut) if (c) return true;
-            return false;
-        }
-    }
 }

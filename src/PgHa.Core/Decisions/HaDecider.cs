@@ -170,7 +170,7 @@ public static class HaDecider
                 new AcquireLock([new WriteInitialize(pg.SystemId, WriteCondition.IfAbsent)], []));
         }
 
-        var verdict = Healthiest(cluster, local, settings, now);
+        var verdict = LeaderRace.IsHealthiest(cluster, local, settings, now);
         if (verdict.NeedsPeers)
             return HaPlan.AskPeers("need peer status for the leader race");
 
@@ -321,7 +321,4 @@ public static class HaDecider
     };
 
     private static string FormatTime(DateTimeOffset t) => t.ToString("u", System.Globalization.CultureInfo.InvariantCulture);
-
-    private static HealthVerdict Healthiest(ClusterState cluster, LocalNodeState local, HaSettings settings, DateTimeOffset now) =>
-        LeaderRace.IsHealthiest(cluster, local, settings, now);
 }

@@ -29,8 +29,6 @@ public sealed record HaMemory
     public bool PrimaryStartFailed { get; init; }
     /// <summary>Members seen in the last cluster view that had a leader: the candidate set of the next race.</summary>
     public ImmutableArray<string> MembersWhenLastLocked { get; init; } = ImmutableArray<string>.Empty;
-    /// <summary>This node won the <c>initialize</c> race and has not yet finished bootstrapping.</summary>
-    public bool WonBootstrapRace { get; init; }
     /// <summary>Last time a DCS call succeeded.</summary>
     public DateTimeOffset? LastDcsContact { get; init; }
 

@@ -229,8 +229,7 @@ public sealed class HaLoop
         {
             try
             {
-                var holds = Memory.HeldLock is not null;
-                var self = MemberPublisher.Build(_options.Identity, pg, Memory, settings, holds);
+                var self = MemberPublisher.Build(_options.Identity, pg, Memory, settings);
                 await WithDeadline(ct => _dcs.TouchMemberAsync(self, settings.Ttl, ct), cancellationToken).ConfigureAwait(false);
             }
             catch (DcsUnavailableException ex)
@@ -314,10 +313,7 @@ public sealed class HaLoop
                     break;
                 case RaceInitialize race:
                     if (await TryDcsAsync("initialize", c => _dcs.TryInitializeAsync("", c), ct).ConfigureAwait(false))
-                    {
-                        Remember(m => m with { WonBootstrapRace = true });
                         await ExecuteAsync(race.OnWon, cluster, pg, settings, ct).ConfigureAwait(false);
-                    }
                     break;
                 case WriteInitialize init:
                     await TryDcsAsync("initialize", c => _dcs.TryWriteAsync(ClusterKey.Initialize, init.SystemId, init.Condition, c), ct).ConfigureAwait(false);
@@ -346,7 +342,6 @@ public sealed class HaLoop
                         await WithDeadline(x => _dcs.TryWriteAsync(ClusterKey.Initialize, status.SystemId ?? "", WriteCondition.Always, x), c).ConfigureAwait(false);
                         await WithDeadline(x => _dcs.TrySetConfigAsync(_options.BootstrapConfig, WriteCondition.Always, x), c).ConfigureAwait(false);
                         await _pg.StartPrimaryAsync(c).ConfigureAwait(false);
-                        Remember(m => m with { WonBootstrapRace = false });
                     });
                     break;
                 case CreateReplica create:

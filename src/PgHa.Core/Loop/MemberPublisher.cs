@@ -7,7 +7,7 @@ namespace PgHa.Loop;
 public static class MemberPublisher
 {
     /// <summary>The member key content for this node.</summary>
-    public static Member Build(NodeIdentity identity, PostgresStatus pg, HaMemory memory, HaSettings settings, bool holdsLock)
+    public static Member Build(NodeIdentity identity, PostgresStatus pg, HaMemory memory, HaSettings settings)
     {
         var state = memory.Busy?.Kind switch
         {
@@ -15,7 +15,7 @@ public static class MemberPublisher
             BusyActionKind.CreateReplica => "creating replica",
             BusyActionKind.Start => "starting",
             BusyActionKind.Demote => pg.IsRunning ? "stopping" : "stopped",
-            _ => pg.IsRunning ? "running" : pg.DataDirectory == DataDirectoryState.Initialized ? "stopped" : "stopped",
+            _ => pg.IsRunning ? "running" : "stopped",
         };
         var role = pg.DataDirectory != DataDirectoryState.Initialized ? MemberRole.Uninitialized
             : pg.Role == PostgresRole.Primary ? MemberRole.Primary
