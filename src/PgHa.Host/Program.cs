@@ -82,15 +82,15 @@ internal static class PgHaCli
             return 1;
         }
         var config = loaded.Config!;
-        if (config.Dcs is not PgHa.Host.Configuration.EtcdConfig etcd)
+        var choice = PgHa.Host.Daemon.DcsFactory.Choose(config);
+        if (choice.Problems.Count > 0)
         {
-            stderr.WriteLine($"pgha ctl: the {config.Dcs.Kind} DCS is not available in this version yet");
+            stderr.WriteLine("pgha ctl: " + string.Join(Environment.NewLine, choice.Problems));
             return 1;
         }
-        var options = PgHa.Host.Daemon.ComponentOptions.Etcd(config, etcd);
         try
         {
-            var dcs = new PgHa.Dcs.Etcd.EtcdDcs(options, TimeProvider.System);
+            var dcs = choice.Create(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
             try
             {
                 var cluster = dcs.LoadClusterAsync(CancellationToken.None).GetAwaiter().GetResult();
@@ -105,7 +105,7 @@ internal static class PgHaCli
         }
         catch (PgHa.Dcs.DcsUnavailableException ex)
         {
-            stderr.WriteLine($"pgha ctl: cannot read the cluster from the DCS: {ex.Message}. Check that etcd is running at {string.Join(",", options.Endpoints)}.");
+            stderr.WriteLine($"pgha ctl: cannot read the cluster from the DCS: {ex.Message}. Check that {config.Dcs.Kind} is running at {choice.Endpoints}.");
             return 1;
         }
     }

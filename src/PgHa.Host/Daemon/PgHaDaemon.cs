@@ -2,7 +2,6 @@ using System.Collections;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using PgHa.Dcs;
-using PgHa.Dcs.Etcd;
 using PgHa.Host.Configuration;
 using PgHa.Host.Rest;
 using PgHa.Loop;
@@ -37,15 +36,10 @@ public static class PgHaDaemon
             return 1;
         }
         var config = loaded.Config!;
-        if (config.Dcs is not EtcdConfig etcd)
-        {
-            await stderr.WriteLineAsync($"pgha: the {config.Dcs.Kind} DCS is not available in this version yet; use an etcd3 section").ConfigureAwait(false);
-            return 1;
-        }
-        var etcdOptions = ComponentOptions.Etcd(config, etcd);
+        var dcsChoice = DcsFactory.Choose(config);
         var pgOptions = ComponentOptions.Postgres(config);
         var pgResult = new PostgresControllerOptionsValidator().Validate(null, pgOptions);
-        var problems = etcdOptions.Validate().Select(p => "etcd3: " + p)
+        var problems = dcsChoice.Problems
             .Concat(pgResult.Failed ? pgResult.Failures.Select(p => "postgresql: " + p) : []).ToList();
         if (problems.Count > 0)
         {
@@ -59,7 +53,7 @@ public static class PgHaDaemon
         var logger = loggers.CreateLogger("pgha");
         foreach (var warning in loaded.Warnings) logger.LogWarning("configuration: {Warning}", warning);
 
-        await using IDcs dcs = new EtcdDcs(etcdOptions, time, loggers.CreateLogger<EtcdDcs>());
+        await using IDcs dcs = dcsChoice.Create(time, loggers);
         using var postgres = new PostgresController(pgOptions, time, loggers.CreateLogger<PostgresController>());
         using var http = new HttpClient();
         var loop = new HaLoop(dcs, postgres, new HttpPeerStatusClient(http, time, loggers.CreateLogger<HttpPeerStatusClient>()),
@@ -96,7 +90,7 @@ public static class PgHaDaemon
         await using (rest.ConfigureAwait(false))
         {
             logger.LogInformation("pgha {Version} starting: member {Name} of cluster {Scope}, REST API on {Listen}, DCS {Dcs} {Endpoints}",
-                AgentVersion, config.Name, config.Scope, config.RestApi.Listen, config.Dcs.Kind, string.Join(",", etcdOptions.Endpoints));
+                AgentVersion, config.Name, config.Scope, config.RestApi.Listen, config.Dcs.Kind, dcsChoice.Endpoints);
             try
             {
                 await loop.RunAsync(stop.Token).ConfigureAwait(false);

@@ -39,15 +39,14 @@ internal sealed class ClusterNode
     public bool IsAgentRunning => AgentPid != 0 && Os.IsAlive(AgentPid);
 
     /// <summary>The node's configuration: the layout of scripts/cluster, on this cluster's ports and folders.</summary>
-    public string Yaml(string scope, string etcdEndpoint) => $"""
+    public string Yaml(string scope, string dcsSection) => $"""
         scope: {scope}
         namespace: /service/
         name: {Name}
         restapi:
           listen: 127.0.0.1:{RestPort}
           connect_address: 127.0.0.1:{RestPort}
-        etcd3:
-          hosts: {etcdEndpoint}
+        {dcsSection}
         bootstrap:
           dcs:
             ttl: {PgHaCluster.TtlSeconds}

@@ -11,7 +11,7 @@ namespace PgHa.EndToEnd.Tests.Harness;
 /// JSON gateway (<c>/v3/kv/range</c>, <c>/v3/lease/timetolive</c>), so the tests see exactly what etcdctl would. It can
 /// be frozen (SIGSTOP) and thawed (SIGCONT).
 /// </summary>
-internal sealed class EtcdProcess : IAsyncDisposable
+internal sealed class EtcdProcess : IClusterDcs
 {
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(2) };
     private Process? _process;
@@ -33,6 +33,20 @@ internal sealed class EtcdProcess : IAsyncDisposable
 
     /// <summary>The client endpoint in Patroni's <c>host:port</c> form.</summary>
     public string Endpoint => $"127.0.0.1:{ClientPort}";
+
+    public string YamlSection => $"etcd3:\n  hosts: {Endpoint}";
+
+    public async Task<string?> LeaderAsync(string keyPrefix)
+    {
+        try
+        {
+            return (await RangeAsync(keyPrefix + "leader")).SingleOrDefault(kv => kv.Key == keyPrefix + "leader")?.Value;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
 
     public async Task StartAsync()
     {

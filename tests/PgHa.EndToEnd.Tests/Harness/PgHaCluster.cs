@@ -27,34 +27,45 @@ internal sealed class PgHaCluster : IAsyncDisposable
 
     private bool _disposed;
 
-    private PgHaCluster(string root, EtcdProcess etcd, IReadOnlyList<ClusterNode> nodes)
+    private PgHaCluster(string root, IClusterDcs dcs, IReadOnlyList<ClusterNode> nodes)
     {
         Root = root;
-        Etcd = etcd;
+        Dcs = dcs;
         Nodes = nodes;
     }
 
     public string Root { get; }
-    public EtcdProcess Etcd { get; }
+
+    /// <summary>The DCS server the cluster runs on.</summary>
+    public IClusterDcs Dcs { get; }
+
+    /// <summary>The etcd server, for scenarios that look at etcd itself (leases, raw keys).</summary>
+    public EtcdProcess Etcd => Dcs as EtcdProcess ?? throw new InvalidOperationException($"this cluster runs on {Dcs.GetType().Name}, not etcd");
     public IReadOnlyList<ClusterNode> Nodes { get; }
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(2) };
     public string KeyPrefix => $"/service/{Scope}/";
 
     /// <summary>Writes the configuration and starts etcd and the three agents (does not wait for them).</summary>
-    public static async Task<PgHaCluster> StartAsync()
+    public static Task<PgHaCluster> StartAsync() => StartAsync((root, ports) => new EtcdProcess(root, ports[0], ports[1]));
+
+    /// <summary>
+    /// Writes the configuration and starts the DCS made by <paramref name="createDcs"/> (from the cluster's directory and
+    /// two free loopback ports) and the three agents (does not wait for them).
+    /// </summary>
+    public static async Task<PgHaCluster> StartAsync(Func<string, IReadOnlyList<int>, IClusterDcs> createDcs)
     {
         var root = Directory.CreateTempSubdirectory("pgha-e2e-").FullName;
         var ports = E2eEnvironment.FreePorts(8);
-        var etcd = new EtcdProcess(root, ports[0], ports[1]);
+        var dcs = createDcs(root, ports.Take(2).ToList());
         var nodes = Enumerable.Range(1, 3).Select(i => new ClusterNode(root, $"node{i}", ports[2 * i], ports[2 * i + 1])).ToList();
-        var cluster = new PgHaCluster(root, etcd, nodes);
+        var cluster = new PgHaCluster(root, dcs, nodes);
         try
         {
-            await etcd.StartAsync();
+            await dcs.StartAsync();
             foreach (var node in nodes)
             {
                 Directory.CreateDirectory(node.Dir);
-                await File.WriteAllTextAsync(node.ConfigPath, node.Yaml(Scope, etcd.Endpoint));
+                await File.WriteAllTextAsync(node.ConfigPath, node.Yaml(Scope, dcs.YamlSection));
             }
             foreach (var node in nodes) node.StartAgent();
             return cluster;
@@ -70,18 +81,8 @@ internal sealed class PgHaCluster : IAsyncDisposable
 
     public ClusterNode? NodeByPort(int port) => Nodes.FirstOrDefault(n => n.PgPort == port);
 
-    /// <summary>The value of <c>/service/&lt;scope&gt;/leader</c>, or null when there is none (or etcd does not answer).</summary>
-    public async Task<string?> DcsLeaderAsync()
-    {
-        try
-        {
-            return (await Etcd.RangeAsync(KeyPrefix + "leader")).SingleOrDefault(kv => kv.Key == KeyPrefix + "leader")?.Value;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or InvalidOperationException)
-        {
-            return null;
-        }
-    }
+    /// <summary>The value of <c>/service/&lt;scope&gt;/leader</c>, or null when there is none (or the DCS does not answer).</summary>
+    public Task<string?> DcsLeaderAsync() => Dcs.LeaderAsync(KeyPrefix);
 
     /// <summary>
     /// Waits until the DCS names a leader that runs as primary, the two others are streaming replicas on its timeline
@@ -157,7 +158,7 @@ internal sealed class PgHaCluster : IAsyncDisposable
             sb.Append($"\n\n==== {node.StateDir}/fencer.log (last 10) ====\n").Append(ProcessLauncher.Tail(Path.Combine(node.StateDir, "fencer.log"), 10));
             sb.Append($"\n\n==== {node.StateDir}/postgresql.log (last 30) ====\n").Append(ProcessLauncher.Tail(Path.Combine(node.StateDir, "postgresql.log"), 30));
         }
-        sb.Append($"\n\n==== {Etcd.LogPath} (last 30) ====\n").Append(ProcessLauncher.Tail(Etcd.LogPath, 30));
+        sb.Append($"\n\n==== {Dcs.LogPath} (last 30) ====\n").Append(ProcessLauncher.Tail(Dcs.LogPath, 30));
         return sb.ToString();
     }
 
@@ -166,19 +167,19 @@ internal sealed class PgHaCluster : IAsyncDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        if (Etcd.IsFrozen) Etcd.Thaw();
+        if (Dcs.IsFrozen) Dcs.Thaw();
         // Orderly first: each agent stops its PostgreSQL and releases the lock.
         await Task.WhenAll(Nodes.Select(n => n.StopAgentAsync(TimeSpan.FromSeconds(30))));
         // Whatever is left with this directory on its command line: postmasters (-D <dir>/nodeN/data), pgha-fencer.sh
         // (its data and state directories are arguments), the sh wrappers — and their children (backends).
         for (var attempt = 0; attempt < 5; attempt++)
         {
-            var leftovers = Os.MatchingWithDescendants(Root).Where(p => p.Pid != Etcd.Pid).ToList();
+            var leftovers = Os.MatchingWithDescendants(Root).Where(p => p.Pid != Dcs.Pid).ToList();
             if (leftovers.Count == 0) break;
             foreach (var p in leftovers) Os.Signal(p.Pid, Os.SIGKILL);
             foreach (var p in leftovers) await Os.WaitForExitAsync(p.Pid, TimeSpan.FromSeconds(2));
         }
-        await Etcd.DisposeAsync();
+        await Dcs.DisposeAsync();
         Http.Dispose();
         if (Environment.GetEnvironmentVariable("PGHA_E2E_KEEP") == "1")
         {
