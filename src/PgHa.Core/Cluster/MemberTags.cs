@@ -32,7 +32,7 @@ public sealed record MemberTags(ImmutableArray<KeyValuePair<string, string>> Ent
     public bool NoSync => this["nosync"] is { } raw && IsTruthy(raw);
 
     /// <summary><c>replicatefrom</c>: the member to cascade from.</summary>
-    public string? ReplicateFrom => this["replicatefrom"] is { } raw && raw.StartsWith('"') ? System.Text.Json.JsonSerializer.Deserialize<string>(raw) : null;
+    public string? ReplicateFrom => this["replicatefrom"] is { } raw && raw.StartsWith('"') ? JsonStringLiteral.Decode(raw) : null;
 
     /// <summary>Python truthiness of a JSON value, which is what Patroni applies to boolean tags.</summary>
     public static bool IsTruthy(string rawJson) => rawJson switch

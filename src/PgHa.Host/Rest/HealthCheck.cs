@@ -85,7 +85,7 @@ public static class HealthCheck
             var raw = tags[key[4..]];
             if (raw is null) return false;
             // Non-string tags compare as their lowercase text, as Patroni does.
-            var actual = raw.StartsWith('"') ? System.Text.Json.JsonSerializer.Deserialize<string>(raw) : raw.ToLowerInvariant();
+            var actual = raw.StartsWith('"') ? PgHa.Cluster.JsonStringLiteral.Decode(raw) : raw.ToLowerInvariant();
             if (!string.Equals(actual, expected, StringComparison.Ordinal)) return false;
         }
         return true;
