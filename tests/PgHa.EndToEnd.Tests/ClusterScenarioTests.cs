@@ -46,7 +46,7 @@ public sealed class ClusterScenarioTests
                 CREATE TABLE e2e_writes (id bigint PRIMARY KEY, port int, at timestamptz NOT NULL DEFAULT clock_timestamp());
                 CREATE TABLE e2e_probe (node text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp());
                 """);
-            TestContext.Progress.WriteLine($"cluster in {_cluster.Root} (pgha: {E2eEnvironment.PgHaAssembly}) bootstrapped in {_bootstrapSeconds:0.0} s: {health.Description}");
+            TestContext.Progress.WriteLine($"cluster in {_cluster.Root} (pgha: {E2eEnvironment.PgHaBinary ?? E2eEnvironment.PgHaAssembly}) bootstrapped in {_bootstrapSeconds:0.0} s: {health.Description}");
         }
         catch
         {
@@ -347,7 +347,8 @@ public sealed class ClusterScenarioTests
         Assert.That(table, Is.EqualTo(expected), Because($"patronictl shows the leader, two replicas, timeline {health.Timeline} and lag 0 (columns Member, Host, Role, State, TL, Lag in MB):\n{output}\nstderr:\n{run.Stderr}"));
 
         // pgha ctl list prints the same table from the same keys.
-        var pgha = await ProcessLauncher.RunAsync(E2eEnvironment.DotnetHost, [E2eEnvironment.PgHaAssembly, "ctl", "-c", health.Leader.ConfigPath, "list"], TimeSpan.FromSeconds(60), environment);
+        var (program, prefix) = E2eEnvironment.PgHaCommand;
+        var pgha = await ProcessLauncher.RunAsync(program, [.. prefix, "ctl", "-c", health.Leader.ConfigPath, "list"], TimeSpan.FromSeconds(60), environment);
         Report($"pgha ctl list:\n{pgha.Stdout}");
         Assert.That(pgha.ExitCode, Is.Zero, Because($"pgha ctl list exits 0; stderr:\n{pgha.Stderr}"));
         Assert.That(ParseTable(pgha.Stdout), Is.EqualTo(table), Because($"pgha ctl list agrees with patronictl:\n{pgha.Stdout}\npatronictl:\n{output}"));

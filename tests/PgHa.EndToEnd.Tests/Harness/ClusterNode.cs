@@ -88,7 +88,8 @@ internal sealed class ClusterNode
         if (IsAgentRunning) throw new InvalidOperationException($"{Name}: the agent already runs (pid {AgentPid})");
         _agent?.Dispose();
         File.AppendAllText(LogPath, $"==== test harness: starting pgha run {ConfigPath} ====\n");
-        _agent = ProcessLauncher.StartLogged(LogPath, E2eEnvironment.DotnetHost, E2eEnvironment.PgHaAssembly, "run", ConfigPath);
+        var (program, prefix) = E2eEnvironment.PgHaCommand;
+        _agent = ProcessLauncher.StartLogged(LogPath, program, [.. prefix, "run", ConfigPath]);
     }
 
     /// <summary>kill -9 of the agent; returns its pid.</summary>

@@ -30,6 +30,16 @@ internal static class E2eEnvironment
             : typeof(E2eEnvironment).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
                   .FirstOrDefault(a => a.Key == "PgHaHostAssembly")?.Value ?? "";
 
+    /// <summary>
+    /// A published (ahead-of-time compiled) <c>pgha</c> executable to test instead of pgha.dll: PGHA_HOST_BINARY.
+    /// scripts/test publishes one so the end-to-end tests run what users run.
+    /// </summary>
+    public static string? PgHaBinary => Environment.GetEnvironmentVariable("PGHA_HOST_BINARY") is { Length: > 0 } path ? path : null;
+
+    /// <summary>What the tests run: the program and the arguments that come before pgha's own (<c>run</c>, <c>ctl</c>, …).</summary>
+    public static (string Program, string[] Prefix) PgHaCommand =>
+        PgHaBinary is { } binary ? (binary, []) : (DotnetHost, [PgHaAssembly]);
+
     /// <summary>The dotnet host that runs pgha.dll: the one running these tests when it is a dotnet host, else DOTNET_HOST_PATH, else dotnet on PATH.</summary>
     public static string DotnetHost
     {
@@ -55,7 +65,11 @@ internal static class E2eEnvironment
             Missing($"The etcd server ({EtcdBinary}) is not installed. Run the tests through scripts/test, which installs etcd-server and etcd-client (or set PGHA_ETCD_BINARY).");
         if (Environment.IsPrivilegedProcess)
             Missing("PostgreSQL and pgha refuse to run as root. Run the tests through scripts/test (it runs the suite as the unprivileged user pgha-test).");
-        if (PgHaAssembly.Length == 0 || !File.Exists(PgHaAssembly))
+        if (PgHaBinary is { } binary)
+        {
+            if (!File.Exists(binary)) Assert.Fail($"PGHA_HOST_BINARY is set to {binary}, which does not exist. Publish it (dotnet publish src/PgHa.Host -c Release -o DIR) or unset it.");
+        }
+        else if (PgHaAssembly.Length == 0 || !File.Exists(PgHaAssembly))
             Assert.Fail($"The built pgha ({(PgHaAssembly.Length == 0 ? "path not recorded at build time" : PgHaAssembly)}) is missing. Build the solution (dotnet test PgHa.sln builds src/PgHa.Host first) or set PGHA_HOST_ASSEMBLY to a pgha.dll.");
     }
 

@@ -43,9 +43,9 @@ public static class HistoryCodec
         foreach (var e in history.Entries.IsDefault ? [] : history.Entries)
         {
             var line = new JsonArray(e.Timeline, e.SwitchLsn, e.Reason);
-            if (e.Timestamp is not null || e.NewLeader is not null) line.Add(e.Timestamp);
-            if (e.NewLeader is not null) line.Add(e.NewLeader);
-            arr.Add(line);
+            if (e.Timestamp is not null || e.NewLeader is not null) line.Add((JsonNode?)JsonValue.Create(e.Timestamp));
+            if (e.NewLeader is not null) line.Add((JsonNode?)JsonValue.Create(e.NewLeader));
+            arr.Add((JsonNode)line);
         }
         return PatroniJson.Serialize(arr);
     }
