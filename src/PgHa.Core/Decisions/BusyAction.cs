@@ -20,4 +20,8 @@ public enum BusyActionKind
     Demote,
     /// <summary>pg_rewind or re-clone of a diverged former primary.</summary>
     Rewind,
+    /// <summary>A restart asked for through the REST API (immediate or scheduled).</summary>
+    Restart,
+    /// <summary>Wipe and re-clone asked for through the REST API (<c>POST /reinitialize</c>).</summary>
+    Reinitialize,
 }

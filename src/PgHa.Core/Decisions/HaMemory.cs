@@ -31,6 +31,11 @@ public sealed record HaMemory
     public ImmutableArray<string> MembersWhenLastLocked { get; init; } = ImmutableArray<string>.Empty;
     /// <summary>Last time a DCS call succeeded.</summary>
     public DateTimeOffset? LastDcsContact { get; init; }
+    /// <summary>
+    /// Parameters PostgreSQL only applies at the next restart changed (<c>pending_restart</c> in pg_settings), with
+    /// each one's running and configured value; empty when nothing waits for a restart.
+    /// </summary>
+    public ImmutableArray<PendingParameter> PendingRestart { get; init; } = ImmutableArray<PendingParameter>.Empty;
 
     /// <summary>A freshly started agent.</summary>
     public static HaMemory Initial { get; } = new();

@@ -18,7 +18,7 @@ namespace PgHa.Loop;
 /// Long PostgreSQL actions (bootstrap, clone, start, promote, demote, follow) run in the background so the loop keeps
 /// renewing the lock meanwhile; only one runs at a time, recorded in <see cref="HaMemory.Busy"/>.
 /// </remarks>
-public sealed class HaLoop
+public sealed partial class HaLoop
 {
     private readonly IDcs _dcs;
     private readonly IPostgresControl _pg;
@@ -207,6 +207,7 @@ public sealed class HaLoop
             return skipped;
         }
 
+        await BeforeDecideAsync(cluster, pg, cancellationToken).ConfigureAwait(false);
         var settings = Settings;
         var local = new LocalNodeState(pg, Memory);
         // The clock is read again: the DCS read may have taken up to retry_timeout, and lock-validity rules need now.
@@ -468,16 +469,17 @@ public sealed class HaLoop
         await TryDcsAsync("history", c => _dcs.TrySetHistoryAsync(new TimelineHistory(merged, default), WriteCondition.Always, c), ct).ConfigureAwait(false);
     }
 
-    private void StartBackground(BusyActionKind kind, Func<CancellationToken, Task> work)
+    private bool StartBackground(BusyActionKind kind, Func<CancellationToken, Task> work)
     {
         lock (_gate)
         {
-            if (_memory.Busy is not null) return;
+            if (_memory.Busy is not null) return false;
             _memory = _memory with { Busy = new BusyAction(kind, _time.GetUtcNow()) };
         }
         // Outside the lock: the work runs synchronously up to its first real wait and may update memory itself.
         var task = RunBackgroundAsync(kind, work);
         lock (_gate) _background = task;
+        return true;
     }
 
     private async Task RunBackgroundAsync(BusyActionKind kind, Func<CancellationToken, Task> work)

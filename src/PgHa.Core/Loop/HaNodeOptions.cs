@@ -20,4 +20,11 @@ public sealed record HaNodeOptions
     public TimeSpan FenceSafetyMargin { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>Timeout of one peer status request in the leader race (Patroni: 2 s).</summary>
     public TimeSpan PeerStatusTimeout { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// The node's own PostgreSQL parameters (<c>postgresql.parameters</c>, without those only the cluster-wide
+    /// configuration may set). When given, and the PostgreSQL port implements <see cref="Postgres.IPostgresAdministration"/>,
+    /// every change of the <c>config</c> key is applied on the next cycle: the key's <c>postgresql.parameters</c>
+    /// overlaid by these. Null: the parameters stay as the port was created with.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? LocalPostgresParameters { get; init; }
 }

@@ -15,6 +15,8 @@ public static class MemberPublisher
             BusyActionKind.CreateReplica => "creating replica",
             BusyActionKind.Start => "starting",
             BusyActionKind.Demote => pg.IsRunning ? "stopping" : "stopped",
+            BusyActionKind.Restart => "restarting",
+            BusyActionKind.Reinitialize => "creating replica",
             _ => pg.IsRunning ? "running" : "stopped",
         };
         var role = pg.DataDirectory != DataDirectoryState.Initialized ? MemberRole.Uninitialized
@@ -32,6 +34,7 @@ public static class MemberPublisher
             XlogLocation = pg.IsRunning ? pg.Lsn : null,
             Timeline = pg.IsRunning && pg.Timeline > 0 ? pg.Timeline : null,
             Pause = settings.Pause,
+            PendingRestart = !memory.PendingRestart.IsDefaultOrEmpty,
         };
     }
 }

@@ -35,6 +35,19 @@ public static class ComponentOptions
     }
 
     /// <summary>
+    /// The node's own PostgreSQL parameters, applied over the cluster-wide ones whenever the <c>config</c> key changes:
+    /// local <c>postgresql.parameters</c> without those only the cluster-wide configuration may set, and without
+    /// <c>unix_socket_directories</c>, which the controller owns.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> LocalParameters(PgHaConfig config)
+    {
+        var local = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, value) in config.Postgresql.Parameters)
+            if (!ClusterWideParameters.Contains(name) && name != "unix_socket_directories") local[name] = value.ToPostgresValue();
+        return local;
+    }
+
+    /// <summary>
     /// The PostgreSQL controller's options. Parameters are the dynamic ones from <c>bootstrap.dcs.postgresql</c>
     /// overlaid by the local <c>postgresql.parameters</c>, as Patroni merges them.
     /// </summary>

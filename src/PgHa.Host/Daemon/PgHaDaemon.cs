@@ -56,8 +56,9 @@ public static class PgHaDaemon
         await using IDcs dcs = dcsChoice.Create(time, loggers);
         using var postgres = new PostgresController(pgOptions, time, loggers.CreateLogger<PostgresController>());
         using var http = new HttpClient();
-        var loop = new HaLoop(dcs, postgres, new HttpPeerStatusClient(http, time, loggers.CreateLogger<HttpPeerStatusClient>()),
-            config.ToHaNodeOptions(), time, loggers.CreateLogger<HaLoop>());
+        var peers = new HttpPeerStatusClient(http, time, loggers.CreateLogger<HttpPeerStatusClient>());
+        var loop = new HaLoop(dcs, postgres, peers,
+            config.ToHaNodeOptions() with { LocalPostgresParameters = ComponentOptions.LocalParameters(config) }, time, loggers.CreateLogger<HaLoop>());
         // A dead postmaster is handled now, not at the next loop_wait.
         postgres.PostmasterDied += (_, _) => loop.Wake();
 
@@ -79,12 +80,27 @@ public static class PgHaDaemon
         RestApiServer rest;
         try
         {
-            rest = await RestApiServer.StartAsync(config.RestApi.Listen.ToString(),
-                () => new NodeSnapshot(config.Scope, config.Identity, loop.Settings, loop.Memory, loop.LastCycle, AgentVersion), time, log, stop.Token).ConfigureAwait(false);
+            rest = await RestApiServer.StartAsync(new RestApiServerOptions
+            {
+                Listen = config.RestApi.Listen.ToString(),
+                Snapshot = () => new NodeSnapshot(config.Scope, config.Identity, loop.Settings, loop.Memory, loop.LastCycle, AgentVersion) { ScheduledRestart = loop.ScheduledRestart },
+                TimeProvider = time,
+                LoggerProvider = log,
+                Dcs = dcs,
+                Operations = loop,
+                Peers = peers,
+                ReloadAgent = () => Reload(configPath, environment, config, log, logger),
+                Security = config.RestApi,
+            }, stop.Token).ConfigureAwait(false);
         }
         catch (IOException ex)
         {
             await stderr.WriteLineAsync($"pgha: restapi.listen: cannot listen on {config.RestApi.Listen}: {ex.Message}").ConfigureAwait(false);
+            return 1;
+        }
+        catch (InvalidOperationException ex)
+        {
+            await stderr.WriteLineAsync($"pgha: {ex.Message}").ConfigureAwait(false);
             return 1;
         }
         await using (rest.ConfigureAwait(false))

@@ -12,38 +12,80 @@ public static class HealthCheck
 {
     /// <summary>
     /// The status code for <paramref name="path"/> with <paramref name="query"/> (<c>lag</c>, <c>tag_&lt;k&gt;</c>), or null
-    /// when the query is invalid (then the answer is 400 with <paramref name="error"/>).
+    /// when the query is invalid (then the answer is 400 with <paramref name="error"/>). The path is matched the way
+    /// Patroni 3.0.2 matches it: by the words it contains, in Patroni's order.
     /// </summary>
     public static int? Evaluate(string path, IReadOnlyDictionary<string, string> query, NodeSnapshot node, DateTimeOffset now, out string? error)
     {
         error = null;
-        var segment = path.Trim('/').Split('/')[0].ToLowerInvariant();
+        if (!TryLag(query, out var lag, out error)) return null;
+        path = path.Length <= 1 ? "/primary" : path;
         var pg = node.Postgres;
-        var running = pg.IsRunning;
-        var leader = node.IsLeader(now);
-        switch (segment)
+        var cluster = node.LastCycle?.Cluster;
+        var replayed = pg.IsRunning && pg.Role == PostgresRole.Replica ? pg.ReplayedLsn ?? pg.Lsn : 0;
+        var leaderOptime = cluster?.LastLeaderLsn ?? 0;
+        var lagging = lag is { } max && leaderOptime > 0 && leaderOptime > replayed + max;
+        var replicaCode = !node.Settings.Tags.NoLoadBalance && !lagging && pg.IsRunning && pg.Role == PostgresRole.Replica ? 200 : 503;
+
+        int leaderCode, primaryCode, standbyLeaderCode;
+        if (cluster is null && node.IsPaused)
         {
-            case "" or "primary" or "master" or "read-write":
-                return leader ? 200 : 503;
-            case "leader":
-                return leader ? 200 : 503;
-            case "standby-leader" or "standby_leader":
-                return 503; // standby clusters arrive with issue #7
-            case "health":
-                return running ? 200 : 503;
-            case "replica" or "read-only":
-                if (segment == "read-only" && leader) return 200;
-                if (!TryLag(query, out var lag, out error)) return null;
-                if (!running || pg.Role != PostgresRole.Replica || leader || node.Settings.Tags.NoLoadBalance) return 503;
-                if (!TagsMatch(query, node.Settings.Tags)) return 503;
-                if (lag is { } maxLag && node.LastCycle?.Cluster is { } cluster && cluster.LastLeaderLsn - (pg.ReplayedLsn ?? pg.Lsn) > maxLag) return 503;
-                return 200;
-            default:
-                if (segment.Contains("primary", StringComparison.Ordinal) || segment.Contains("master", StringComparison.Ordinal) || segment.Contains("read-write", StringComparison.Ordinal))
-                    return leader ? 200 : 503;
-                // Patroni answers any other path with the generic health rule.
-                return running ? 200 : 503;
+            // The DCS is gone and nothing automatic happens: the PostgreSQL role is the best answer there is.
+            leaderCode = primaryCode = pg.IsRunningPrimary ? 200 : 503;
+            standbyLeaderCode = 503;
         }
+        else if (node.IsLeader(now))
+        {
+            leaderCode = primaryCode = 200;
+            standbyLeaderCode = 503; // standby clusters arrive with issue #7
+        }
+        else
+            leaderCode = primaryCode = standbyLeaderCode = 503;
+
+        var status = 503;
+        var ignoreTags = false;
+        if (path.Contains("standby_leader", StringComparison.Ordinal) || path.Contains("standby-leader", StringComparison.Ordinal))
+            (status, ignoreTags) = (standbyLeaderCode, true);
+        else if (path.Contains("leader", StringComparison.Ordinal))
+            (status, ignoreTags) = (leaderCode, true);
+        else if (path.Contains("master", StringComparison.Ordinal) || path.Contains("primary", StringComparison.Ordinal) || path.Contains("read-write", StringComparison.Ordinal))
+            (status, ignoreTags) = (primaryCode, true);
+        else if (path.Contains("replica", StringComparison.Ordinal))
+            status = replicaCode;
+        else if (path.Contains("read-only", StringComparison.Ordinal) && !path.Contains("sync", StringComparison.Ordinal))
+            status = primaryCode == 200 || standbyLeaderCode == 200 ? 200 : replicaCode;
+        else if (path.Contains("health", StringComparison.Ordinal))
+            status = StatusDocument.State(node) == "running" ? 200 : 503;
+        else if (cluster is not null)
+        {
+            var sync = node.IsSyncStandby;
+            if (path is "/sync" or "/synchronous" && sync) status = replicaCode;
+            else if (path is "/async" or "/asynchronous" && !sync) status = replicaCode;
+            else if (path is "/read-only-sync" or "/read-only-synchronous")
+                status = primaryCode == 200 || standbyLeaderCode == 200 ? 200 : sync ? replicaCode : 503;
+        }
+
+        if (!ignoreTags && status == 200 && !TagsMatch(query, node.Settings.Tags)) status = 503;
+        return status;
+    }
+
+    /// <summary>
+    /// <c>GET /liveness</c>: 200 while the HA loop keeps running — paused, or the next cycle is due less than ttl ago
+    /// (2×ttl on a node that is not a running primary: replicas can be tolerated longer).
+    /// </summary>
+    public static int Liveness(NodeSnapshot node, DateTimeOffset now)
+    {
+        if (node.IsPaused) return 200;
+        if (node.LastCycle is not { } last) return 200; // starting: the first cycle has not finished yet
+        var threshold = node.Postgres.IsRunningPrimary ? node.Settings.Ttl : 2 * node.Settings.Ttl;
+        return last.At + node.Settings.LoopWait + threshold > now ? 200 : 503;
+    }
+
+    /// <summary><c>GET /readiness</c> (Patroni 3.x): the leader, or PostgreSQL running with a DCS view from the last cycle.</summary>
+    public static int Readiness(NodeSnapshot node, DateTimeOffset now)
+    {
+        if (node.IsLeader(now)) return 200;
+        return StatusDocument.State(node) == "running" && node.LastCycle?.Cluster is not null ? 200 : 503;
     }
 
     private static bool TryLag(IReadOnlyDictionary<string, string> query, out long? lag, out string? error)
@@ -85,7 +127,7 @@ public static class HealthCheck
             var raw = tags[key[4..]];
             if (raw is null) return false;
             // Non-string tags compare as their lowercase text, as Patroni does.
-            var actual = raw.StartsWith('"') ? PgHa.Cluster.JsonStringLiteral.Decode(raw) : raw.ToLowerInvariant();
+            var actual = raw.StartsWith('"') ? JsonStringLiteral.Decode(raw) : raw.ToLowerInvariant();
             if (!string.Equals(actual, expected, StringComparison.Ordinal)) return false;
         }
         return true;

@@ -1,5 +1,6 @@
 using PgHa.Decisions;
 using PgHa.Loop;
+using PgHa.Operations;
 
 namespace PgHa.Host.Rest;
 
@@ -15,6 +16,9 @@ namespace PgHa.Host.Rest;
 /// <param name="AgentVersion">Version reported in <c>patroni.version</c>.</param>
 public sealed record NodeSnapshot(string Scope, NodeIdentity Identity, HaSettings Settings, HaMemory Memory, HaCycleResult? LastCycle, string AgentVersion)
 {
+    /// <summary>A restart scheduled through <c>POST /restart</c>, if any.</summary>
+    public ScheduledRestart? ScheduledRestart { get; init; }
+
     /// <summary>The PostgreSQL state as last observed.</summary>
     public PostgresStatus Postgres => LastCycle?.Postgres ?? PostgresStatus.Uninitialized;
 
@@ -26,4 +30,8 @@ public sealed record NodeSnapshot(string Scope, NodeIdentity Identity, HaSetting
 
     /// <summary>The cluster is in maintenance mode.</summary>
     public bool IsPaused => Settings.Pause;
+
+    /// <summary>Synchronous mode is on and this node is listed as a synchronous standby in the <c>sync</c> key.</summary>
+    public bool IsSyncStandby => LastCycle?.Cluster is { IsSynchronousModeActive: true, Sync: { } sync }
+                                 && sync.Leader != Identity.Name && sync.SyncStandbys.Contains(Identity.Name);
 }

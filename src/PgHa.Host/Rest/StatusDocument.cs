@@ -32,11 +32,11 @@ public static class StatusDocument
                     ["replayed_timestamp"] = null,
                     ["paused"] = false,
                 };
+            if (pg.Role == PostgresRole.Replica && node.IsSyncStandby) doc["sync_standby"] = true;
             if (pg.Timeline > 0) doc["timeline"] = pg.Timeline;
             if (pg.Role == PostgresRole.Replica) doc["replication_state"] = pg.IsStreaming ? "streaming" : "in archive recovery";
         }
         if (node.LastCycle?.Cluster is { IsUnlocked: true }) doc["cluster_unlocked"] = true;
-        if (node.IsPaused) doc["pause"] = true;
         if (node.Memory.LastDcsContact is { } seen) doc["dcs_last_seen"] = seen.ToUnixTimeSeconds();
         if (!node.Settings.Tags.Entries.IsDefaultOrEmpty)
         {
@@ -45,12 +45,37 @@ public static class StatusDocument
             doc["tags"] = tags;
         }
         if (pg.SystemId is not null) doc["database_system_identifier"] = pg.SystemId;
+        if (!node.Memory.PendingRestart.IsDefaultOrEmpty)
+        {
+            doc["pending_restart"] = true;
+            // Patroni 3.3+ explains the flag; older readers ignore the field.
+            var reasons = new JsonObject();
+            foreach (var p in node.Memory.PendingRestart) reasons[p.Name] = new JsonObject { ["old_value"] = p.OldValue, ["new_value"] = p.NewValue };
+            doc["pending_restart_reason"] = reasons;
+        }
         doc["patroni"] = new JsonObject { ["version"] = node.AgentVersion, ["scope"] = node.Scope, ["name"] = node.Identity.Name };
+        if (node.ScheduledRestart is { } scheduled) doc["scheduled_restart"] = ScheduledRestartJson(scheduled);
+        if (node.IsPaused) doc["pause"] = true;
         return doc;
     }
 
-    private static string State(NodeSnapshot node) => node.Memory.Busy?.Kind switch
+    /// <summary>The <c>scheduled_restart</c> object: <c>schedule</c> and the conditions given, as Patroni shows them.</summary>
+    public static JsonObject ScheduledRestartJson(PgHa.Operations.ScheduledRestart scheduled)
     {
+        var r = scheduled.Request;
+        var obj = new JsonObject { ["schedule"] = PgHa.Cluster.Serialization.FailoverCodec.FormatIso(r.Schedule!.Value) };
+        if (r.Role is not null) obj["role"] = r.Role;
+        if (r.PostgresVersionText is not null) obj["postgres_version"] = r.PostgresVersionText;
+        if (r.Timeout is { } t) obj["timeout"] = (long)t.TotalSeconds;
+        if (r.RestartPending) obj["restart_pending"] = true;
+        return obj;
+    }
+
+    /// <summary>Patroni's <c>state</c> of this node: running, stopped, starting, restarting, creating replica, …</summary>
+    public static string State(NodeSnapshot node) => node.Memory.Busy?.Kind switch
+    {
+        BusyActionKind.Restart => "restarting",
+        BusyActionKind.Reinitialize => "creating replica",
         BusyActionKind.Bootstrap => "initializing new cluster",
         BusyActionKind.CreateReplica => "creating replica",
         BusyActionKind.Start => "starting",

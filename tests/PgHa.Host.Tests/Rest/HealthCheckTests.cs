@@ -40,8 +40,12 @@ public sealed class HealthCheckTests
         yield return Row("Read-only answers 200 on a replica", "/read-only", replica, 200);
         yield return Row("Health answers 200 when PostgreSQL runs", "/health", replica, 200);
         yield return Row("Health answers 503 when PostgreSQL is down", "/health", stopped, 503);
-        yield return Row("An unknown path uses the health rule", "/whatever", replica, 200);
-        yield return Row("An unknown path answers 503 when PostgreSQL is down", "/whatever", stopped, 503);
+        yield return Row("An unknown path answers 503, as in Patroni", "/whatever", replica, 503);
+        yield return Row("Async answers 200 on a running replica outside sync mode", "/async", replica, 200);
+        yield return Row("Sync answers 503 outside sync mode", "/sync", replica, 503);
+        yield return Row("Read-only-sync answers 200 on the leader", "/read-only-sync", leader, 200);
+        yield return Row("Read-only-sync answers 503 on an async replica", "/read-only-sync", replica, 503);
+        yield return Row("Tags do not matter for the primary check", "/primary", leader, 200, ("tag_zone", "a"));
         yield return Row("Standby-leader answers 503 outside a standby cluster", "/standby-leader", leader, 503);
     }
 
