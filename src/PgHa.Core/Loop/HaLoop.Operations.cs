@@ -16,6 +16,7 @@ public sealed partial class HaLoop : INodeOperations
     private ScheduledRestart? _scheduledRestart;
     private string? _appliedConfigJson;
     private volatile bool _reloadRequested;
+    private volatile bool _reapplyParameters;
 
     private IPostgresAdministration? Admin => _pg as IPostgresAdministration;
 
@@ -98,6 +99,30 @@ public sealed partial class HaLoop : INodeOperations
         return null;
     }
 
+    /// <summary>The node's current options (see <see cref="Reconfigure"/>).</summary>
+    public HaNodeOptions Options => _options;
+
+    /// <summary>
+    /// Takes the node's reloadable settings from <paramref name="next"/> — tags and local PostgreSQL parameters — from
+    /// the next cycle on (a SIGHUP or <c>POST /reload</c> after the configuration file changed). Everything else needs
+    /// a restart of the agent and must be unchanged.
+    /// </summary>
+    /// <exception cref="ArgumentException">Something other than tags or local parameters differs.</exception>
+    public void Reconfigure(HaNodeOptions next)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        var current = _options;
+        if (next with { Tags = current.Tags, LocalPostgresParameters = current.LocalPostgresParameters } != current)
+            throw new ArgumentException("only tags and local PostgreSQL parameters can change while the agent runs", nameof(next));
+        _options = next;
+        if (!SameParameters(current.LocalPostgresParameters, next.LocalPostgresParameters)) _reapplyParameters = true;
+        Wake();
+    }
+
+    private static bool SameParameters(IReadOnlyDictionary<string, string>? a, IReadOnlyDictionary<string, string>? b) =>
+        ReferenceEquals(a, b) || (a is not null && b is not null && a.Count == b.Count
+                                  && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value));
+
     /// <inheritdoc />
     public void ReloadPostgres()
     {
@@ -118,7 +143,8 @@ public sealed partial class HaLoop : INodeOperations
             var reload = _reloadRequested;
             _reloadRequested = false;
             var configJson = cluster?.Config is { RawJson.Length: > 2 } fromDcs ? fromDcs.RawJson : null;
-            var parametersChanged = _options.LocalPostgresParameters is not null && configJson is not null && configJson != _appliedConfigJson;
+            var parametersChanged = _options.LocalPostgresParameters is not null && configJson is not null && (_reapplyParameters || configJson != _appliedConfigJson);
+            if (parametersChanged) _reapplyParameters = false;
             if (parametersChanged || reload)
             {
                 try
@@ -140,6 +166,7 @@ public sealed partial class HaLoop : INodeOperations
                 catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
                 {
                     if (reload) _reloadRequested = true;
+                    if (parametersChanged) _reapplyParameters = true;
                     Log.ActionFailed(_logger, "apply dynamic configuration", ex.Message);
                 }
             }

@@ -23,7 +23,7 @@ public sealed partial class HaLoop
     private readonly IDcs _dcs;
     private readonly IPostgresControl _pg;
     private readonly IPeerStatusClient _peers;
-    private readonly HaNodeOptions _options;
+    private volatile HaNodeOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly object _gate = new();

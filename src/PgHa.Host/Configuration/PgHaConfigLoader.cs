@@ -18,6 +18,12 @@ public sealed record ConfigLoadResult
     /// <summary>The files read, in merge order (empty when the configuration came from the environment).</summary>
     public IReadOnlyList<string> Files { get; init; } = [];
 
+    /// <summary>
+    /// Each top-level section of the merged configuration (file and environment) as canonical JSON text, so a reload
+    /// can tell exactly which sections changed.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Sections { get; init; } = new Dictionary<string, string>();
+
     /// <summary>True when <see cref="Config"/> is set.</summary>
     public bool Succeeded => Config is not null;
 
@@ -73,7 +79,11 @@ public static class PgHaConfigLoader
 
         var config = ConfigBinder.Bind(root, problems);
         if (problems.Errors.Count > 0 || config is null) return Fail(problems, files, overrides);
-        return new ConfigLoadResult { Config = config, Warnings = problems.Warnings, Files = files };
+        return new ConfigLoadResult
+        {
+            Config = config, Warnings = problems.Warnings, Files = files,
+            Sections = root.Entries.ToDictionary(e => e.Key, e => e.Value.ToJson()?.ToJsonString() ?? "null", StringComparer.Ordinal),
+        };
     }
 
     private static ConfigLoadResult Fail(Problems problems, List<string> files, EnvironmentOverrides? overrides = null) => new()

@@ -61,6 +61,7 @@ public static class PgHaDaemon
             config.ToHaNodeOptions() with { LocalPostgresParameters = ComponentOptions.LocalParameters(config) }, time, loggers.CreateLogger<HaLoop>());
         // A dead postmaster is handled now, not at the next loop_wait.
         postgres.PostmasterDied += (_, _) => loop.Wake();
+        var reloader = new ConfigReloader(configPath, environment, loaded, loop, log, logger);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         void Terminate(PosixSignalContext context)
@@ -74,7 +75,7 @@ public static class PgHaDaemon
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;
-            Reload(configPath, environment, config, log, logger);
+            reloader.Reload();
         });
 
         RestApiServer rest;
@@ -89,7 +90,7 @@ public static class PgHaDaemon
                 Dcs = dcs,
                 Operations = loop,
                 Peers = peers,
-                ReloadAgent = () => Reload(configPath, environment, config, log, logger),
+                ReloadAgent = () => reloader.Reload(),
                 Security = config.RestApi,
             }, stop.Token).ConfigureAwait(false);
         }
@@ -128,25 +129,5 @@ public static class PgHaDaemon
             logger.LogInformation("stopped");
         }
         return 0;
-    }
-
-    private static void Reload(string? configPath, IDictionary environment, PgHaConfig running, ConsoleLog log, ILogger logger)
-    {
-        var loaded = PgHaConfigLoader.Load(configPath, environment);
-        if (!loaded.Succeeded)
-        {
-            logger.LogError("reload refused, the running configuration stays: {Errors}", loaded.FormatErrors());
-            return;
-        }
-        var next = loaded.Config!;
-        log.Minimum = ConsoleLog.ParseLevel(next.Log.Level);
-        // Only the log level is applied live so far; say plainly what needs a restart instead of half-applying it.
-        var pending = new List<string>();
-        if (next.Tags != running.Tags) pending.Add("tags");
-        if (next.Postgresql != running.Postgresql) pending.Add("postgresql");
-        if (next.RestApi != running.RestApi) pending.Add("restapi");
-        if (next.Dcs != running.Dcs) pending.Add(next.Dcs.Kind);
-        if (pending.Count == 0) logger.LogInformation("reloaded configuration: log level {Level}", next.Log.Level);
-        else logger.LogWarning("reloaded configuration: log level applied; changes to {Sections} take effect when pgha restarts", string.Join(", ", pending));
     }
 }
