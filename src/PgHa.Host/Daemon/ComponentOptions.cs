@@ -1,3 +1,5 @@
+using PgHa.Dcs.Consul;
+using PgHa.Dcs.Consul.Client;
 using PgHa.Dcs.Etcd;
 using PgHa.Host.Configuration;
 using PgHa.Postgres;
@@ -31,6 +33,37 @@ public static class ComponentOptions
             Key = etcd.Key,
         };
         foreach (var endpoint in etcd.Endpoints) options.Endpoints.Add(endpoint);
+        return options;
+    }
+
+    /// <summary>The Consul adapter's options (<c>consul:</c> section): <c>url</c>, else <c>scheme://host:port</c>.</summary>
+    /// <exception cref="FormatException">The agent URL or the consistency mode cannot be used; the message names the setting.</exception>
+    public static ConsulDcsOptions Consul(PgHaConfig config, ConsulConfig consul)
+    {
+        if (!Uri.TryCreate(consul.BaseUrl, UriKind.Absolute, out var address))
+            throw new FormatException($"url/host: '{consul.BaseUrl}' is not an absolute URL of the Consul agent");
+        var options = new ConsulDcsOptions
+        {
+            Address = address,
+            Namespace = config.Namespace,
+            Scope = config.Scope,
+            Name = config.Name,
+            RequestTimeout = TimeSpan.FromSeconds(config.Bootstrap.Dcs.RetryTimeout),
+            Token = consul.Token?.Reveal(),
+            Datacenter = consul.Dc,
+            Consistency = consul.Consistency switch
+            {
+                "default" or "" => ConsulConsistency.Default,
+                "consistent" => ConsulConsistency.Consistent,
+                "stale" => ConsulConsistency.Stale,
+                _ => throw new FormatException($"consistency: '{consul.Consistency}' is not one of default, consistent, stale"),
+            },
+            Verify = consul.Verify,
+            CaCert = consul.CaCert,
+            Cert = consul.Cert,
+            Key = consul.Key,
+        };
+        foreach (var check in consul.Checks) options.Checks.Add(check);
         return options;
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using PgHa.Dcs;
+using PgHa.Dcs.Consul;
 using PgHa.Dcs.Etcd;
 using PgHa.Host.Configuration;
 
@@ -18,6 +19,7 @@ public static class DcsFactory
     public static DcsChoice Choose(PgHaConfig config) => config.Dcs switch
     {
         EtcdConfig etcd => Etcd(config, etcd),
+        ConsulConfig consul => Consul(config, consul),
         _ => new DcsChoice("", [$"{config.Dcs.Kind}: this DCS is not available in this version yet; use an etcd3 section"], (_, _) => throw new InvalidOperationException("invalid DCS configuration")),
     };
 
@@ -26,5 +28,24 @@ public static class DcsFactory
         var options = ComponentOptions.Etcd(config, etcd);
         return new DcsChoice(string.Join(",", options.Endpoints), [.. options.Validate().Select(p => $"{etcd.Kind}: {p}")],
             (time, loggers) => new EtcdDcs(options, time, loggers.CreateLogger<EtcdDcs>()));
+    }
+
+    private static DcsChoice Consul(PgHaConfig config, ConsulConfig consul)
+    {
+        var problems = new List<string>();
+        ConsulDcsOptions? options = null;
+        try
+        {
+            options = ComponentOptions.Consul(config, consul);
+            problems.AddRange(options.Validate());
+        }
+        catch (FormatException ex)
+        {
+            problems.Add(ex.Message);
+        }
+        // Patroni registers a service with role tags when asked; silently running without it would break routing.
+        if (consul.RegisterService) problems.Add("register_service: service registration is not supported by PgHa's Consul adapter yet; set it to false");
+        return new DcsChoice(consul.BaseUrl, [.. problems.Select(p => $"{consul.Kind}: {p}")],
+            (time, loggers) => new ConsulDcs(options!, time, loggers.CreateLogger<ConsulDcs>()));
     }
 }
