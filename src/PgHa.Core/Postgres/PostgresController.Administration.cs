@@ -73,10 +73,13 @@ public sealed partial class PostgresController : IPostgresAdministration
     {
         if (LivePostmasterPid() is null) return [];
         await using var conn = await OpenLocalAsync(cancellationToken).ConfigureAwait(false);
-        // The configured value comes from the files PostgreSQL read (the last valid assignment wins, as in PostgreSQL).
+        // The configured value comes from the files PostgreSQL read: the last valid assignment wins, as in PostgreSQL.
+        // The one waiting for a restart is marked "setting could not be applied"; it is valid, just not live yet.
         const string sql = """
             SELECT s.name, pg_catalog.current_setting(s.name),
-                   (SELECT f.setting FROM pg_catalog.pg_file_settings f WHERE f.name = s.name AND f.error IS NULL ORDER BY f.seqno DESC LIMIT 1)
+                   (SELECT f.setting FROM pg_catalog.pg_file_settings f
+                    WHERE f.name = s.name AND (f.error IS NULL OR f.error = 'setting could not be applied')
+                    ORDER BY f.seqno DESC LIMIT 1)
             FROM pg_catalog.pg_settings s WHERE s.pending_restart ORDER BY s.name
             """;
         await using var cmd = new NpgsqlCommand(sql, conn);
