@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using PgHa.Dcs;
 using PgHa.Dcs.Etcd;
+using PgHa.Dcs.ZooKeeper;
 using PgHa.Host.Configuration;
 
 namespace PgHa.Host.Daemon;
@@ -18,7 +19,8 @@ public static class DcsFactory
     public static DcsChoice Choose(PgHaConfig config) => config.Dcs switch
     {
         EtcdConfig etcd => Etcd(config, etcd),
-        _ => new DcsChoice("", [$"{config.Dcs.Kind}: this DCS is not available in this version yet; use an etcd3 section"], (_, _) => throw new InvalidOperationException("invalid DCS configuration")),
+        ZooKeeperConfig zookeeper => ZooKeeper(config, zookeeper),
+        _ => new DcsChoice("", [$"{config.Dcs.Kind}: this DCS is not available in this version yet; use an etcd3 or zookeeper section"], (_, _) => throw new InvalidOperationException("invalid DCS configuration")),
     };
 
     private static DcsChoice Etcd(PgHaConfig config, EtcdConfig etcd)
@@ -26,5 +28,13 @@ public static class DcsFactory
         var options = ComponentOptions.Etcd(config, etcd);
         return new DcsChoice(string.Join(",", options.Endpoints), [.. options.Validate().Select(p => $"{etcd.Kind}: {p}")],
             (time, loggers) => new EtcdDcs(options, time, loggers.CreateLogger<EtcdDcs>()));
+    }
+
+    private static DcsChoice ZooKeeper(PgHaConfig config, ZooKeeperConfig zookeeper)
+    {
+        var options = ComponentOptions.ZooKeeper(config, zookeeper);
+        var problems = ComponentOptions.ZooKeeperProblems(zookeeper).Concat(options.Validate()).Select(p => $"{zookeeper.Kind}: {p}");
+        return new DcsChoice(string.Join(",", options.Hosts), [.. problems],
+            (time, loggers) => new ZooKeeperDcs(options, time, loggers.CreateLogger<ZooKeeperDcs>()));
     }
 }
