@@ -38,7 +38,7 @@ internal sealed class ZooKeeperClient : IAsyncDisposable
     private readonly HashSet<string> _dataWatches = new(StringComparer.Ordinal);
     private readonly HashSet<string> _existWatches = new(StringComparer.Ordinal);
     private readonly HashSet<string> _childWatches = new(StringComparer.Ordinal);
-    private ZooKeeperConnection? _connection;
+    private volatile ZooKeeperConnection? _connection;
     private long _sessionId;
     private byte[] _password = NoPassword;
     private long _negotiatedTicks;
@@ -288,6 +288,7 @@ internal sealed class ZooKeeperClient : IAsyncDisposable
         if (reply.Error == ZooKeeperErrorCode.SessionExpired)
         {
             var session = connection.Session.SessionId;
+            Log.SessionExpired(_logger, session, connection.Endpoint.Host, connection.Endpoint.Port);
             connection.Abort(new ZooKeeperException(ZooKeeperErrorCode.SessionExpired, path));
             ForgetSession(session, ZooKeeperSessionState.Expired);
         }
