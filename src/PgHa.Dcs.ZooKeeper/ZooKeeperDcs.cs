@@ -143,6 +143,9 @@ public sealed class ZooKeeperDcs : IDcs
     /// <summary>The id of the current ZooKeeper session, 0 without one.</summary>
     public long SessionId => _client.SessionId;
 
+    /// <summary>The server the session is connected to right now, null while disconnected (tests).</summary>
+    internal System.Net.DnsEndPoint? ConnectedServer => _client.ConnectedServer;
+
     /// <inheritdoc />
     /// <remarks>
     /// <para>The negotiated session timeout (at most <paramref name="ttl"/>) less one server tick

@@ -57,4 +57,48 @@ public sealed class ZooKeeperEnsembleTests
             foreach (var server in servers) await server.DisposeAsync();
         }
     }
+
+    [Test]
+    public async Task ConnectionLossIsNotLockLossTheHolderRenewsThroughAnotherServer()
+    {
+        var servers = await ZooKeeperServer.StartEnsembleAsync(3);
+        try
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(2), TimeProvider.System);
+            var ct = deadline.Token;
+            var ttl = TimeSpan.FromSeconds(10);
+            ZooKeeperDcs Connect(string name) => new(new ZooKeeperDcsOptions
+            {
+                Hosts = [string.Join(",", servers.Select(s => s.Endpoint))],
+                Scope = "ensemble",
+                Name = name,
+                Ttl = ttl,
+                RequestTimeout = TimeSpan.FromSeconds(8),
+                ServerTickTime = ZooKeeperServer.TickTime,
+            }, TimeProvider.System);
+            await using var holder = Connect("node1");
+            await using var other = Connect("node2");
+            var held = await holder.TryAcquireLeaderLockAsync(ttl, ct);
+            Assert.That(held, Is.Not.Null);
+            var session = holder.SessionId;
+            var connected = servers.Single(s => s.ClientPort == holder.ConnectedServer!.Port);
+
+            await connected.KillAsync();
+            var renewed = await holder.TryRenewLeaderLockAsync(held!, ttl, ct);
+            var seen = await other.LoadClusterAsync(ct);
+
+            using (Assert.EnterMultipleScope())
+            {
+                Assert.That(renewed, Is.Not.Null, "the renewal went to a surviving server under the same session");
+                Assert.That(holder.SessionId, Is.EqualTo(session));
+                Assert.That(holder.ConnectedServer?.Port, Is.Not.EqualTo(connected.ClientPort));
+                Assert.That(seen.Leader?.Holder, Is.EqualTo("node1"), "nobody else could take the lock");
+                Assert.That(await other.TryAcquireLeaderLockAsync(ttl, ct), Is.Null);
+            }
+        }
+        finally
+        {
+            foreach (var server in servers) await server.DisposeAsync();
+        }
+    }
 }
