@@ -42,10 +42,10 @@ namespace PgHa.Dcs.ZooKeeper;
 /// refreshes the session.</item>
 /// <item><b>Load</b> — one pipelined batch: <c>getData</c> of each of Patroni's keys, <c>getChildren(members)</c> and
 /// <c>exists</c> with a watch on <c>leader</c>, <c>config</c> and <c>failover</c>; then <c>getData</c> of every member.
-/// ZooKeeper answers one session's requests in order from one server, so the batch reads that server's state without
-/// other writes in between the replies' zxids other than those that happened during the batch. Version = znode
-/// <c>version</c> (the leader: <c>czxid</c>), session = <c>ephemeralOwner</c>.</item>
-/// <item><b>Cluster keys</b> — <see cref="WriteCondition.Always"/>: setData at any version, or create; 
+/// ZooKeeper has no multi-key snapshot read; one server answers the session's requests in order, so the batch sees
+/// that server's state as of a few milliseconds, like Patroni's per-key reads. Version = znode <c>version</c> (the
+/// leader: <c>czxid</c>), session = <c>ephemeralOwner</c>.</item>
+/// <item><b>Cluster keys</b> — <see cref="WriteCondition.Always"/>: setData at any version, or create;
 /// <see cref="WriteCondition.IfAbsent"/>: create; <see cref="WriteCondition.IfVersion"/>: setData/delete at that znode
 /// version (Patroni's CAS). <see cref="DeleteClusterAsync"/> deletes the cluster's znode tree.</item>
 /// <item><b>Wait for change</b> — the watches each load sets on <c>leader</c>, <c>config</c> and <c>failover</c> (creation,
