@@ -1,6 +1,7 @@
 using PgHa.Dcs.Consul;
 using PgHa.Dcs.Consul.Client;
 using PgHa.Dcs.Etcd;
+using PgHa.Dcs.ZooKeeper;
 using PgHa.Host.Configuration;
 using PgHa.Postgres;
 
@@ -78,6 +79,39 @@ public static class ComponentOptions
         foreach (var (name, value) in config.Postgresql.Parameters)
             if (!ClusterWideParameters.Contains(name) && name != "unix_socket_directories") local[name] = value.ToPostgresValue();
         return local;
+    }
+
+    /// <summary>
+    /// The ZooKeeper adapter's options: the session timeout is the ttl, the request deadline retry_timeout, a server
+    /// connect gets <c>max(1, loop_wait/2)</c> seconds as in Patroni. TLS and <c>set_acls</c> are not supported by this
+    /// version and are reported by <see cref="ZooKeeperProblems"/>.
+    /// </summary>
+    public static ZooKeeperDcsOptions ZooKeeper(PgHaConfig config, ZooKeeperConfig zookeeper)
+    {
+        var dcs = config.Bootstrap.Dcs;
+        var options = new ZooKeeperDcsOptions
+        {
+            Namespace = config.Namespace,
+            Scope = config.Scope,
+            Name = config.Name,
+            Ttl = TimeSpan.FromSeconds(dcs.Ttl),
+            RequestTimeout = TimeSpan.FromSeconds(dcs.RetryTimeout),
+            ConnectTimeout = TimeSpan.FromSeconds(Math.Max(1, dcs.LoopWait / 2.0)),
+        };
+        foreach (var host in zookeeper.Hosts) options.Hosts.Add(host.ToString());
+        foreach (var (scheme, credential) in zookeeper.AuthData) options.AuthData.Add(KeyValuePair.Create(scheme, credential.Reveal()));
+        return options;
+    }
+
+    /// <summary>Settings of the <c>zookeeper</c> section this version cannot honour, each naming the setting.</summary>
+    public static IReadOnlyList<string> ZooKeeperProblems(ZooKeeperConfig zookeeper)
+    {
+        var problems = new List<string>();
+        if (zookeeper.UseSsl || zookeeper.CaCert is not null || zookeeper.Cert is not null || zookeeper.Key is not null)
+            problems.Add("use_ssl/cacert/cert/key: TLS connections to ZooKeeper are not supported yet; use a plain client port");
+        if (zookeeper.SetAcls.Count > 0)
+            problems.Add("set_acls: znode ACLs are not supported yet; remove set_acls (znodes are created world-readable, as without it)");
+        return problems;
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using PgHa.Dcs;
 using PgHa.Dcs.Consul;
 using PgHa.Dcs.Etcd;
+using PgHa.Dcs.ZooKeeper;
 using PgHa.Host.Configuration;
 
 namespace PgHa.Host.Daemon;
@@ -20,7 +21,8 @@ public static class DcsFactory
     {
         EtcdConfig etcd => Etcd(config, etcd),
         ConsulConfig consul => Consul(config, consul),
-        _ => new DcsChoice("", [$"{config.Dcs.Kind}: this DCS is not available in this version yet; use an etcd3 section"], (_, _) => throw new InvalidOperationException("invalid DCS configuration")),
+        ZooKeeperConfig zookeeper => ZooKeeper(config, zookeeper),
+        _ => new DcsChoice("", [$"{config.Dcs.Kind}: this DCS is not supported; use an etcd3, etcd, zookeeper or consul section"], (_, _) => throw new InvalidOperationException("invalid DCS configuration")),
     };
 
     private static DcsChoice Etcd(PgHaConfig config, EtcdConfig etcd)
@@ -47,5 +49,13 @@ public static class DcsFactory
         if (consul.RegisterService) problems.Add("register_service: service registration is not supported by PgHa's Consul adapter yet; set it to false");
         return new DcsChoice(consul.BaseUrl, [.. problems.Select(p => $"{consul.Kind}: {p}")],
             (time, loggers) => new ConsulDcs(options!, time, loggers.CreateLogger<ConsulDcs>()));
+    }
+
+    private static DcsChoice ZooKeeper(PgHaConfig config, ZooKeeperConfig zookeeper)
+    {
+        var options = ComponentOptions.ZooKeeper(config, zookeeper);
+        var problems = ComponentOptions.ZooKeeperProblems(zookeeper).Concat(options.Validate()).Select(p => $"{zookeeper.Kind}: {p}");
+        return new DcsChoice(string.Join(",", options.Hosts), [.. problems],
+            (time, loggers) => new ZooKeeperDcs(options, time, loggers.CreateLogger<ZooKeeperDcs>()));
     }
 }
