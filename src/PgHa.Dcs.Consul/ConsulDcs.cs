@@ -62,6 +62,7 @@ public sealed partial class ConsulDcs : IDcs
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConsulClient _client;
+    private readonly ConsulServiceRegistrar? _service;
     private readonly TimeSpan _requestTimeout;
     private readonly string _prefix;
     private readonly string _leaderKey;
@@ -106,6 +107,7 @@ public sealed partial class ConsulDcs : IDcs
         _checks = [.. options.Checks];
         _lockDelay = options.LockDelay;
         _client = new ConsulClient(options.ClientOptions());
+        if (options.RegisterService) _service = new ConsulServiceRegistrar(_client, options, _logger);
         Log.Created(_logger, MemberName, _prefix, _client.Address);
     }
 
@@ -200,6 +202,7 @@ public sealed partial class ConsulDcs : IDcs
         return RunAsync("publish the member key", async ct =>
         {
             var session = await EnsureSessionAsync(ttl, alwaysRenew: false, ct).ConfigureAwait(false);
+            if (_service is not null) await _service.UpdateAsync(self, ttl, ct).ConfigureAwait(false);
             // A node publishes the same member cycle after cycle: serialize and write only what changed.
             var published = Volatile.Read(ref _published);
             var json = published is not null && published.Member == self ? published.Json : MemberCodec.Serialize(self);

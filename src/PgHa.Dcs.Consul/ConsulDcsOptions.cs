@@ -55,6 +55,22 @@ public sealed class ConsulDcsOptions
     /// <summary>The lock-delay of the session: how long keys it held stay un-acquirable after it is invalidated. Default 1 ms (Patroni: 0.001 s; Consul's default is 15 s).</summary>
     public TimeSpan LockDelay { get; set; } = TimeSpan.FromMilliseconds(1);
 
+    /// <summary>
+    /// Patroni's <c>register_service</c>: register this node with the Consul agent as a service named after the scope,
+    /// tagged with its role (<c>master</c>/<c>primary</c>, <c>replica</c>, <c>standby-leader</c>) and checked over HTTP
+    /// against its REST API's role endpoint, so Consul DNS (<c>master.&lt;scope&gt;.service.consul</c>) follows failovers.
+    /// </summary>
+    public bool RegisterService { get; set; }
+
+    /// <summary>Patroni's <c>service_tags</c>: extra tags on the registered service.</summary>
+    public IList<string> ServiceTags { get; set; } = [];
+
+    /// <summary>Patroni's <c>service_check_interval</c>: how often Consul calls the REST check. Default 5 s.</summary>
+    public TimeSpan ServiceCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Patroni's <c>service_check_tls_server_name</c>: the server name the HTTPS check verifies.</summary>
+    public string? ServiceCheckTlsServerName { get; set; }
+
     /// <summary>Checks every setting.</summary>
     /// <returns>One message per bad setting, each naming it; empty when the options are usable.</returns>
     public IReadOnlyList<string> Validate()
@@ -69,6 +85,9 @@ public sealed class ConsulDcsOptions
             problems.Add($"RequestTimeout: {RequestTimeout} must be positive and at most an hour.");
         if (LockDelay < TimeSpan.Zero || LockDelay > TimeSpan.FromSeconds(60)) problems.Add($"LockDelay: {LockDelay} must be between 0 and 60 s.");
         if (Checks is null) problems.Add("Checks: cannot be null (empty means none).");
+        if (ServiceTags is null) problems.Add("ServiceTags: cannot be null (empty means none).");
+        if (ServiceCheckInterval <= TimeSpan.Zero || ServiceCheckInterval > TimeSpan.FromHours(1))
+            problems.Add($"ServiceCheckInterval: {ServiceCheckInterval} must be positive and at most an hour.");
         problems.AddRange(ClientOptions().Validate());
         return problems;
     }

@@ -37,6 +37,15 @@ public static class ConsulDcsEventId
 
     /// <summary>Warning: the member key is held by another session (a Patroni node of the same name?) and could not be taken over.</summary>
     public const int MemberKeyHeldElsewhere = 1308;
+
+    /// <summary>The node's service was registered with the agent, or its registration changed.</summary>
+    public const int ServiceRegistered = 1309;
+
+    /// <summary>The node's service was removed from the agent (PostgreSQL stopped).</summary>
+    public const int ServiceDeregistered = 1310;
+
+    /// <summary>Registering the service failed; retried on the next touch.</summary>
+    public const int ServiceRegistrationFailed = 1311;
 }
 
 internal static partial class Log
@@ -76,4 +85,16 @@ internal static partial class Log
     [LoggerMessage(EventId = ConsulDcsEventId.MemberKeyHeldElsewhere, EventName = "MemberKeyHeldElsewhere", Level = LogLevel.Warning,
         Message = "the member key {Key} is held by another Consul session and could not be taken over; retrying on the next touch")]
     public static partial void MemberKeyHeldElsewhere(ILogger logger, string key);
+
+    [LoggerMessage(EventId = ConsulDcsEventId.ServiceRegistered, EventName = "ServiceRegistered", Level = LogLevel.Information,
+        Message = "registered service {Service} as {ServiceId} with tags [{Tags}], checked at {Check}")]
+    public static partial void ServiceRegistered(ILogger logger, string service, string serviceId, string tags, string check);
+
+    [LoggerMessage(EventId = ConsulDcsEventId.ServiceDeregistered, EventName = "ServiceDeregistered", Level = LogLevel.Information,
+        Message = "deregistered service {ServiceId}: {Reason}")]
+    public static partial void ServiceDeregistered(ILogger logger, string serviceId, string reason);
+
+    [LoggerMessage(EventId = ConsulDcsEventId.ServiceRegistrationFailed, EventName = "ServiceRegistrationFailed", Level = LogLevel.Warning,
+        Message = "could not update the Consul service {ServiceId}: {Reason}; retrying on the next touch")]
+    public static partial void ServiceRegistrationFailed(ILogger logger, string serviceId, string reason);
 }

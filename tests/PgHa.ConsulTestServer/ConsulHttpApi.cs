@@ -83,9 +83,10 @@ public static class ConsulHttpApi
         })));
 
         routes.MapPut("/v1/agent/service/register", ctx => Guarded(ctx, store, () => RegisterServiceAsync(ctx, store)));
-        routes.MapPut("/v1/agent/service/deregister/{id}", ctx => Guarded(ctx, store, () =>
+        // The service ID is the rest of the path: Patroni's IDs are "<scope>/<name>", sent with the '/' as it is.
+        routes.MapPut("/v1/agent/service/deregister/{**id}", ctx => Guarded(ctx, store, () =>
         {
-            var id = (string)ctx.Request.RouteValues["id"]!;
+            var id = Uri.UnescapeDataString((string)ctx.Request.RouteValues["id"]!);
             // Consul answers 404 "Unknown service ID" for a service the agent does not have.
             if (!store.DeregisterService(id)) throw new ConsulApiException(404, $"Unknown service ID \"{id}\". Ensure that the service ID is passed, not the service name.");
             return Task.CompletedTask;

@@ -215,7 +215,7 @@ public sealed class ConsulClient : IDisposable
     public async Task<bool> DeregisterServiceAsync(string serviceId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(serviceId);
-        using var response = await SendAsync(HttpMethod.Put, "/v1/agent/service/deregister/" + Uri.EscapeDataString(serviceId), Query(withDc: false), null, cancellationToken).ConfigureAwait(false);
+        using var response = await SendAsync(HttpMethod.Put, "/v1/agent/service/deregister/" + string.Join('/', serviceId.Split('/').Select(Uri.EscapeDataString)), Query(withDc: false), null, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound) return false;
         await EnsureSuccessAsync(response, "PUT /v1/agent/service/deregister", cancellationToken).ConfigureAwait(false);
         return true;

@@ -65,7 +65,22 @@ public static class ComponentOptions
             Key = consul.Key,
         };
         foreach (var check in consul.Checks) options.Checks.Add(check);
+        options.RegisterService = consul.RegisterService;
+        foreach (var tag in consul.ServiceTags) options.ServiceTags.Add(tag);
+        options.ServiceCheckInterval = ParseConsulDuration(consul.ServiceCheckInterval, "service_check_interval");
+        options.ServiceCheckTlsServerName = consul.ServiceCheckTlsServerName;
         return options;
+    }
+
+    // Consul durations as Patroni passes them on: "5s", "1m", "500ms", or plain seconds.
+    private static TimeSpan ParseConsulDuration(string text, string key)
+    {
+        var t = text.Trim();
+        var (number, unit) = t.EndsWith("ms", StringComparison.Ordinal) ? (t[..^2], 0.001)
+            : t.EndsWith('s') ? (t[..^1], 1.0) : t.EndsWith('m') ? (t[..^1], 60.0) : t.EndsWith('h') ? (t[..^1], 3600.0) : (t, 1.0);
+        if (!double.TryParse(number, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value) || value <= 0)
+            throw new FormatException($"{key}: '{text}' is not a duration such as 5s, 500ms or 1m");
+        return TimeSpan.FromSeconds(value * unit);
     }
 
     /// <summary>

@@ -45,8 +45,6 @@ public static class DcsFactory
         {
             problems.Add(ex.Message);
         }
-        // Patroni registers a service with role tags when asked; silently running without it would break routing.
-        if (consul.RegisterService) problems.Add("register_service: service registration is not supported by PgHa's Consul adapter yet; set it to false");
         return new DcsChoice(consul.BaseUrl, [.. problems.Select(p => $"{consul.Kind}: {p}")],
             (time, loggers) => new ConsulDcs(options!, time, loggers.CreateLogger<ConsulDcs>()));
     }
