@@ -46,13 +46,19 @@ public sealed partial class RestApiServer : IAsyncDisposable
     public static async Task<RestApiServer> StartAsync(RestApiServerOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var builder = WebApplication.CreateSlimBuilder();
+        // The empty builder: no configuration files (and so no file watcher thread), no default services beyond what
+        // the REST API uses — an idle agent should stay small.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.Services.AddLogging();
+        builder.Services.AddRoutingCore();
+        builder.WebHost.UseKestrelCore();
         builder.Logging.ClearProviders();
         if (options.LoggerProvider is not null) builder.Logging.AddProvider(options.LoggerProvider);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         var security = options.Security;
         var tls = security?.CertFile is not null;
-        builder.WebHost.UseKestrel(k =>
+        if (tls) builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
