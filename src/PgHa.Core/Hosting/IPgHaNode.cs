@@ -30,6 +30,9 @@ public interface IPgHaNode
     /// <summary>The DCS connection the loop uses.</summary>
     IDcs Dcs { get; }
 
+    /// <summary>How the loop asks peers' <c>/patroni</c> in a leader race (the REST API's switchover check uses it too).</summary>
+    IPeerStatusClient Peers { get; }
+
     /// <summary>The version published in the member key and by <c>/patroni</c>.</summary>
     string AgentVersion { get; }
 }

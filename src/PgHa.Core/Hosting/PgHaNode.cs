@@ -39,6 +39,7 @@ internal sealed class PgHaNode : IPgHaNode, IDisposable
         Dcs = dcs;
         Postgres = postgres;
         Time = timeProvider;
+        Peers = peers;
         loggers ??= NullLoggerFactory.Instance;
         _logger = loggers.CreateLogger("PgHa.Hosting");
         _loop = new Lazy<HaLoop>(() => new HaLoop(dcs, postgres, peers, ToHaNodeOptions(options), timeProvider, loggers.CreateLogger<HaLoop>()));
@@ -60,6 +61,8 @@ internal sealed class PgHaNode : IPgHaNode, IDisposable
     public string AgentVersion => Version;
 
     public IDcs Dcs { get; }
+
+    public IPeerStatusClient Peers { get; }
 
     public HaLoop Loop => _loop.Value;
 
