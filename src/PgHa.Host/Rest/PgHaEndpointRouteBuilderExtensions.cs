@@ -14,7 +14,7 @@ namespace PgHa.Host.Rest;
 public static class PgHaEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// The first path segments Patroni answers (<c>patroni-compat.md</c> §3). At the root only these are mapped, so the
+    /// The first path segments Patroni answers (<c>patroni-compat.md</c> §3), and the dashboard's <c>ui</c>. At the root only these are mapped, so the
     /// host's other routes and its 404s stay its own; Patroni's "any other GET is a health check" holds under a prefix.
     /// </summary>
     public static IReadOnlyList<string> RootSegments { get; } =
@@ -22,7 +22,7 @@ public static class PgHaEndpointRouteBuilderExtensions
         "patroni", "cluster", "history", "config", "failsafe", "metrics", "liveness", "readiness", "health",
         "primary", "master", "leader", "read-write", "standby-leader", "standby_leader", "replica", "read-only",
         "read-only-sync", "sync", "synchronous", "async", "asynchronous", "read-only-async",
-        "reload", "restart", "switchover", "failover", "reinitialize",
+        "reload", "restart", "switchover", "failover", "reinitialize", "ui",
     ];
 
     /// <summary>

@@ -128,6 +128,7 @@ public sealed partial class RestApiServer : IAsyncDisposable
                 case ("GET", "metrics"):
                     await WriteTextAsync(context, 200, MetricsDocument.Build(_options.Snapshot(), Now), "text/plain").ConfigureAwait(false);
                     return;
+                case ("GET", "ui"): await WriteTextAsync(context, 200, Dashboard.Dashboard.Html, "text/html; charset=utf-8").ConfigureAwait(false); return;
                 case ("GET", "liveness"): context.Response.StatusCode = HealthCheck.Liveness(_options.Snapshot(), Now); return;
                 case ("GET", "readiness"): context.Response.StatusCode = HealthCheck.Readiness(_options.Snapshot(), Now); return;
                 case ("GET" or "HEAD" or "OPTIONS", _): await HealthAsync(context, path, writeBody: method == "GET").ConfigureAwait(false); return;
