@@ -54,11 +54,11 @@ public sealed class InMemoryDcsStore
 
     private long _revision;
 
-    /// <summary>Creates an empty store whose TTLs and wait timeouts run on <paramref name="timeProvider"/>.</summary>
-    /// <param name="timeProvider">The clock; a <c>FakeTimeProvider</c> or a simulator's clock makes expiry deterministic.</param>
     private List<(Waiter Waiter, bool Result, CancellationToken? CancelledBy)> _pending = [];
     private int _depth;
 
+    /// <summary>Creates an empty store whose TTLs and wait timeouts run on <paramref name="timeProvider"/>.</summary>
+    /// <param name="timeProvider">The clock; a <c>FakeTimeProvider</c> or a simulator's clock makes expiry deterministic.</param>
     public InMemoryDcsStore(TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(timeProvider);

@@ -22,19 +22,26 @@ namespace PgHa.Host.Rest;
 /// </summary>
 public sealed partial class RestApiServer : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    // Null when the handlers are mapped into the host's own ASP.NET app (PgHaEndpointRouteBuilderExtensions.MapPgHa).
+    private readonly WebApplication? _app;
     private readonly RestApiServerOptions _options;
     private readonly RestAccess _access;
+    // The prefix the handlers are mapped under in a host's app ("" at the root), stripped before routing.
+    private readonly string _basePath;
 
-    private RestApiServer(WebApplication app, RestApiServerOptions options)
+    private RestApiServer(WebApplication? app, RestApiServerOptions options, string basePath = "")
     {
         _app = app;
         _options = options;
         _access = new RestAccess(options.Security);
+        _basePath = basePath;
     }
 
+    /// <summary>The handlers alone, for mapping into a host's own app under <paramref name="basePath"/>.</summary>
+    internal static RestApiServer ForEndpoints(RestApiServerOptions options, string basePath) => new(null, options, basePath);
+
     /// <summary>The addresses actually bound (useful with port 0).</summary>
-    public IReadOnlyList<string> Addresses => _app.Urls.ToList();
+    public IReadOnlyList<string> Addresses => _app?.Urls.ToList() ?? [];
 
     /// <summary>Starts a read-only API (health checks and <c>/patroni</c>) on <paramref name="listen"/> (<c>host:port</c>).</summary>
     public static Task<RestApiServer> StartAsync(string listen, Func<NodeSnapshot> snapshot, TimeProvider timeProvider, ILoggerProvider? loggerProvider, CancellationToken cancellationToken) =>
@@ -107,11 +114,12 @@ public sealed partial class RestApiServer : IAsyncDisposable
         };
     }
 
-    private async Task HandleAsync(HttpContext context)
+    internal async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
         var method = request.Method.ToUpperInvariant();
         var path = request.Path.Value ?? "/";
+        if (_basePath.Length > 0 && path.StartsWith(_basePath, StringComparison.OrdinalIgnoreCase)) path = "/" + path[_basePath.Length..].TrimStart('/');
         var segment = path.TrimStart('/').Split('/')[0];
         foreach (var (name, value) in ExtraHeaders()) context.Response.Headers[name] = value;
         try
@@ -126,6 +134,7 @@ public sealed partial class RestApiServer : IAsyncDisposable
                 case ("GET", "metrics"):
                     await WriteTextAsync(context, 200, MetricsDocument.Build(_options.Snapshot(), Now), "text/plain").ConfigureAwait(false);
                     return;
+                case ("GET", "ui"): await WriteTextAsync(context, 200, Dashboard.Dashboard.Html, "text/html; charset=utf-8").ConfigureAwait(false); return;
                 case ("GET", "liveness"): context.Response.StatusCode = HealthCheck.Liveness(_options.Snapshot(), Now); return;
                 case ("GET", "readiness"): context.Response.StatusCode = HealthCheck.Readiness(_options.Snapshot(), Now); return;
                 case ("GET" or "HEAD" or "OPTIONS", _): await HealthAsync(context, path, writeBody: method == "GET").ConfigureAwait(false); return;
@@ -272,6 +281,7 @@ public sealed partial class RestApiServer : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        if (_app is null) return;
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
     }

@@ -1,0 +1,3 @@
+using EmbeddedService;
+
+await EmbeddedServiceApp.Build(args).RunAsync();

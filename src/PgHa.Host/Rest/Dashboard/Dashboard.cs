@@ -1,0 +1,20 @@
+namespace PgHa.Host.Rest.Dashboard;
+
+/// <summary>
+/// The web dashboard at <c>/ui</c>: one static page that renders <c>/cluster</c> (members, roles, lag, timelines,
+/// pending restarts, pause, a scheduled switchover) and <c>/history</c>, refreshing every 2 s in the browser. It reads
+/// only the read-only endpoints, so it needs no credentials.
+/// </summary>
+public static class Dashboard
+{
+    /// <summary>The page (embedded in the assembly, read once).</summary>
+    public static string Html { get; } = Load();
+
+    private static string Load()
+    {
+        using var stream = typeof(Dashboard).Assembly.GetManifestResourceStream("PgHa.Host.Rest.Dashboard.dashboard.html")
+                           ?? throw new InvalidOperationException("the dashboard page is missing from the assembly");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}
