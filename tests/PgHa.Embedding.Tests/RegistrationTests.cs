@@ -53,6 +53,26 @@ public sealed class RegistrationTests
         && (g == typeof(IConfigureOptions<>) || g == typeof(IPostConfigureOptions<>));
 
     [Test]
+    public async Task UseZooKeeperTakesTheNodesNamesAndTimingAndValidatesAtStart()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddPgHa(Valid).UseZooKeeper(z => z.Hosts.Add("10.0.0.1:2181"));
+        services.AddPgHa(o => o.Ttl = 40).UseZooKeeper(z => z.RequestTimeout = TimeSpan.FromSeconds(4));
+        Assert.That(services.Count(d => d.ServiceType == typeof(IDcs)), Is.EqualTo(1));
+        await using var provider = services.BuildServiceProvider();
+        var zookeeper = provider.GetRequiredService<IOptions<PgHa.Dcs.ZooKeeper.ZooKeeperDcsOptions>>().Value;
+        Assert.That((zookeeper.Scope, zookeeper.Name, zookeeper.Ttl, zookeeper.RequestTimeout, zookeeper.Hosts.Single()),
+            Is.EqualTo(("batman", "node1", TimeSpan.FromSeconds(40), TimeSpan.FromSeconds(4), "10.0.0.1:2181")));
+
+        var broken = new ServiceCollection().AddLogging();
+        broken.AddPgHa(Valid).UseZooKeeper(_ => { });
+        await using var brokenProvider = broken.BuildServiceProvider();
+        var ex = Assert.Throws<OptionsValidationException>(() => _ = brokenProvider.GetRequiredService<IOptions<PgHa.Dcs.ZooKeeper.ZooKeeperDcsOptions>>().Value);
+        Assert.That(ex!.Message, Does.Contain("PgHa zookeeper: Hosts"));
+    }
+
+    [Test]
     public void ChoosingASecondKindOfDcsIsRefused()
     {
         var builder = new ServiceCollection().AddPgHa(Valid).UseEtcd(e => e.Endpoints = ["10.0.0.1:2379"]);
