@@ -8,6 +8,8 @@ var start = 1;
 var nodes = 3;
 int? single = null;
 var trace = false;
+var sync = false;
+var strict = false;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -17,6 +19,8 @@ for (var i = 0; i < args.Length; i++)
         case "--nodes": nodes = ParseInt(args, ++i, "--nodes"); break;
         case "--seed": single = ParseInt(args, ++i, "--seed"); trace = true; break;
         case "--trace": trace = true; break;
+        case "--sync": sync = true; break;
+        case "--strict": sync = true; strict = true; break;
         case "-h" or "--help":
             Console.WriteLine("""
                 Usage: simulate [--seeds N] [--start S] [--nodes K] [--seed S]
@@ -24,6 +28,8 @@ for (var i = 0; i < args.Length; i++)
                   DCS, network and PostgreSQL with seeded random faults, checking invariants after every event.
                   --seeds N   number of seeds to run (default 1000), starting at --start (default 1)
                   --seed S    run one seed and print its full trace (replay of a failure)
+                  --sync      synchronous_mode on, checking that no acknowledged write is lost
+                  --strict    synchronous_mode_strict too
                 Last line: seeds=N cycles=C violations=V cycles_per_s=R
                 """);
             return 0;
@@ -35,7 +41,7 @@ for (var i = 0; i < args.Length; i++)
 if (nodes is < 2 or > 9) { Console.Error.WriteLine("simulate: --nodes must be between 2 and 9"); return 2; }
 if (single is { } s) { start = s; seeds = 1; }
 
-var options = new SimulationOptions { Nodes = nodes, Trace = trace };
+var options = new SimulationOptions { Nodes = nodes, Trace = trace, SynchronousMode = sync, SynchronousModeStrict = strict };
 var sw = Stopwatch.StartNew();
 long cycles = 0, violations = 0, done = 0;
 var maxHeal = TimeSpan.Zero;
@@ -52,7 +58,7 @@ Parallel.For(start, start + seeds, new ParallelOptions { MaxDegreeOfParallelism 
         {
             violations++;
             Console.WriteLine($"VIOLATION seed={seed} {result.Settings}: {result.Violation}");
-            Console.WriteLine($"  replay: scripts/simulate --seed {seed} --nodes {nodes}");
+            Console.WriteLine($"  replay: scripts/simulate --seed {seed} --nodes {nodes}{(strict ? " --strict" : sync ? " --sync" : "")}");
             if (trace) foreach (var line in result.Trace) Console.WriteLine("  " + line);
         }
         else if (trace)

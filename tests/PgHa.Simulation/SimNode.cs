@@ -52,6 +52,7 @@ public sealed class SimNode
         var dcs = new SimDcsClient(_run.Scheduler, actor, new InMemoryDcs(_run.Store, SimulationRun.Namespace, SimulationRun.Scope, Name), _run.Network, Index, _run.Options.BrokenAcquire);
         var pg = new SimPostgresControl(_run.Scheduler, actor, Server, _run.ServerOf, _run.NewSystemId);
         pg.Promoted += _run.OnPromoted;
+        pg.ReplicationOf = _run.ReplicationOf;
         var peers = new SimPeerClient(_run.Scheduler, actor, _run.Network, Index, _run.NodeOf);
         var options = new HaNodeOptions
         {

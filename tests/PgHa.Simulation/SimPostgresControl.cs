@@ -10,6 +10,9 @@ public sealed class SimPostgresControl(SimScheduler scheduler, SimActor actor, S
     /// <inheritdoc />
     public Task<PostgresStatus> GetStatusAsync(CancellationToken cancellationToken) => Task.FromResult(new PostgresStatus
     {
+        SynchronousStandbyNames = server.Running ? server.SynchronousStandbyNames ?? "" : null,
+        ManagedSynchronousStandbyNames = server.SynchronousStandbyNames,
+        Replication = server.Running && server.Role == PostgresRole.Primary && ReplicationOf is { } rows ? rows(server) : [],
         DataDirectory = server.Initialized ? DataDirectoryState.Initialized : DataDirectoryState.Empty,
         SystemId = server.SystemId,
         IsRunning = server.Running,
@@ -113,6 +116,17 @@ public sealed class SimPostgresControl(SimScheduler scheduler, SimActor actor, S
     public Task<IReadOnlyList<TimelineHistoryEntry>> ReadTimelineHistoryAsync(int timeline, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<TimelineHistoryEntry>>(server.PastBranches
             .Select(p => new TimelineHistoryEntry(p.Timeline, p.EndLsn, "no recovery target specified")).ToList());
+
+    /// <inheritdoc />
+    public async Task<long?> SetSynchronousStandbyNamesAsync(string? value, CancellationToken cancellationToken)
+    {
+        await Delay(0.05).ConfigureAwait(false);
+        server.SynchronousStandbyNames = value;
+        return server.Running && server.Role == PostgresRole.Primary ? server.Lsn : null;
+    }
+
+    /// <summary>The primary's pg_stat_replication, as the run computes it.</summary>
+    public Func<SimPostgresServer, System.Collections.Immutable.ImmutableArray<ReplicationConnection>>? ReplicationOf { get; set; }
 
     /// <summary>Raised after a promotion (the checker validates it).</summary>
     public event Action<SimPostgresServer>? Promoted;

@@ -31,6 +31,10 @@ public sealed class SimPostgresServer(SimScheduler scheduler, string name)
     public long Lsn { get; set; }
     /// <summary>Member streamed from.</summary>
     public string? Upstream { get; set; }
+    /// <summary><c>synchronous_standby_names</c> PgHa set (kept in a file, so it survives restarts); null: not managed.</summary>
+    public string? SynchronousStandbyNames { get; set; }
+    /// <summary>Highest WAL position whose commit was acknowledged to a client (primary only; survives as history).</summary>
+    public long AckedLsn { get; set; }
     /// <summary>Write fence deadline (ticks), or null when disarmed.</summary>
     public long? FenceAtTicks { get; private set; }
     /// <summary>Planted fault for teeth tests: the fence does nothing.</summary>

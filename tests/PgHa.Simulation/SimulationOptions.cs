@@ -17,10 +17,19 @@ public sealed record SimulationOptions
     public bool Trace { get; init; }
     /// <summary>Planted: rewrite every plan (a broken engine rule).</summary>
     public Func<HaPlan, HaPlan>? PlanFilter { get; init; }
+    /// <summary>
+    /// <c>synchronous_mode</c> on: commits are acknowledged only once the standbys named in synchronous_standby_names
+    /// have them, and the checker adds the invariant "no acknowledged write is lost by a promotion".
+    /// </summary>
+    public bool SynchronousMode { get; init; }
+    /// <summary><c>synchronous_mode_strict</c> (with <see cref="SynchronousMode"/>).</summary>
+    public bool SynchronousModeStrict { get; init; }
     /// <summary>Planted: the write fence does nothing.</summary>
     public bool BrokenFence { get; init; }
     /// <summary>Planted: the DCS lets a node acquire a lock that is still held (promotion without waiting for expiry).</summary>
     public bool BrokenAcquire { get; init; }
+    /// <summary>Planted: the engine runs with synchronous_mode off while the checker expects synchronous mode's guarantee.</summary>
+    public bool EngineIgnoresSynchronousMode { get; init; }
     /// <summary>Planted: the engine is told this maximum_lag_on_failover while the checker keeps the real one.</summary>
     public long? EngineMaximumLagOverride { get; init; }
 }

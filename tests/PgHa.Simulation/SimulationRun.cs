@@ -15,7 +15,8 @@ namespace PgHa.Simulation;
 /// <remarks>
 /// Invariants: (1) a node accepts writes only while the DCS shows it as the holder of an unexpired lock — which also
 /// means never two writers at once; (2) no automatic promotion of a replica further behind the leader's last published
-/// optime than maximum_lag_on_failover; (3) after faults stop, exactly one node holds the lock and accepts writes within
+/// optime than maximum_lag_on_failover; (4) in synchronous mode, no promotion loses a write whose commit was
+/// acknowledged to a client; (3) after faults stop, exactly one node holds the lock and accepts writes within
 /// <see cref="HealBound"/>, and that stays so.
 /// </remarks>
 public sealed class SimulationRun
@@ -29,6 +30,8 @@ public sealed class SimulationRun
     private long _sysids;
     private int _promotions;
     private bool _bootstrapped;
+    // Synchronous mode: the newest acknowledged commit (branch, position); every later primary must contain it.
+    private (long Branch, long Lsn)? _acked;
 
     /// <summary>Sets a run up (nothing runs until <see cref="Run"/>).</summary>
     public SimulationRun(int seed, SimulationOptions options)
@@ -54,6 +57,11 @@ public sealed class SimulationRun
             ["maximum_lag_on_failover"] = options.EngineMaximumLagOverride ?? _maxLag,
             ["postgresql"] = new JsonObject { ["use_pg_rewind"] = true },
         };
+        if (options.SynchronousMode && !options.EngineIgnoresSynchronousMode)
+        {
+            raw["synchronous_mode"] = true;
+            raw["synchronous_mode_strict"] = options.SynchronousModeStrict;
+        }
         Config = ConfigCodec.Parse(PatroniJson.Serialize(raw), default, []);
 
         for (var i = 0; i < options.Nodes; i++)
@@ -135,6 +143,8 @@ public sealed class SimulationRun
         // Only an explicit failover (no leader named) to this very node may lose data by the operator's choice.
         var request = _lastFailoverRequest is { } raw ? FailoverCodec.Parse(raw, default, []) : null;
         var manual = request is { IsSwitchover: false } && request.Candidate == server.Name;
+        if (Options.SynchronousMode && _acked is { } acked && !Contains(server, acked.Branch, acked.Lsn))
+            Fail($"{server.Name} was promoted at lsn {server.Lsn} without the acknowledged commit at lsn {acked.Lsn} of branch {acked.Branch}: an acknowledged write is lost");
         if (!manual && cluster.Status?.Optime is { } optime && optime - server.Lsn > _maxLag)
             Fail($"{server.Name} was promoted at lsn {server.Lsn}, {optime - server.Lsn} bytes behind the leader's last optime {optime} (maximum_lag_on_failover {_maxLag})");
     }
@@ -173,11 +183,69 @@ public sealed class SimulationRun
             if (!s.Running || s.Role != PostgresRole.Replica || s.Upstream is null) continue;
             var up = NodeOf(s.Upstream);
             if (up is null || !up.Server.Running || !Network.CanReachPeer(n.Index, up.Index) || !s.IsOnHistoryOf(up.Server)) continue;
+            // Synchronous mode: standbys stutter now and then, so an acknowledgement really depends on who confirmed.
+            if (Options.SynchronousMode && _random.Next(3) == 0) continue;
             // Streaming follows the upstream across its timeline switch, as PostgreSQL does when it is a child timeline.
             if (s.Branch != up.Server.Branch) s.AdoptHistoryOf(up.Server, s.Lsn);
             if (up.Server.Lsn > s.Lsn) s.Lsn = up.Server.Lsn;
         }
+        if (Options.SynchronousMode)
+        {
+            foreach (var n in _nodes)
+            {
+                if (!n.Server.AcceptsWrites) continue;
+                var (_, ack) = SyncChoice(n);
+                if (ack > n.Server.AckedLsn)
+                {
+                    n.Server.AckedLsn = ack;
+                    _acked = (n.Server.Branch, ack);
+                }
+            }
+        }
         Scheduler.After(Tick, null, OnTick);
+    }
+
+    /// <summary>True when <paramref name="server"/>'s history holds position <paramref name="lsn"/> of <paramref name="branch"/>.</summary>
+    private static bool Contains(SimPostgresServer server, long branch, long lsn)
+    {
+        if (server.Branch == branch) return server.Lsn >= lsn;
+        foreach (var (b, _, end) in server.PastBranches)
+            if (b == branch) return end >= lsn;
+        return false;
+    }
+
+    /// <summary>Standbys streaming from <paramref name="primary"/> right now, by name.</summary>
+    private List<SimNode> ConnectedStandbys(SimNode primary) => _nodes
+        .Where(n => n != primary && n.Server is { Running: true, Role: PostgresRole.Replica } && n.Server.Upstream == primary.Name
+                    && Network.CanReachPeer(n.Index, primary.Index) && n.Server.IsOnHistoryOf(primary.Server))
+        .OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
+
+    /// <summary>
+    /// PostgreSQL's priority rule for the primary's synchronous_standby_names: the standbys it waits for, and the
+    /// position up to which commits are acknowledged (every chosen standby has it; none chosen: the primary's own).
+    /// </summary>
+    private (List<SimNode> Chosen, long Ack) SyncChoice(SimNode primary)
+    {
+        var value = primary.Server.SynchronousStandbyNames;
+        if (string.IsNullOrWhiteSpace(value)) return ([], primary.Server.Lsn);
+        var named = SynchronousStandbyNames.Members(value);
+        var open = value.IndexOf('(', StringComparison.Ordinal);
+        var need = open > 0 && int.TryParse(value[..open].Trim().Split(' ')[^1], NumberStyles.None, CultureInfo.InvariantCulture, out var k) ? k : 1;
+        var connected = ConnectedStandbys(primary);
+        var candidates = named.Contains("*") ? connected : [.. named.Select(x => connected.FirstOrDefault(c => c.Name == x)).OfType<SimNode>()];
+        var chosen = candidates.Take(need).ToList();
+        if (chosen.Count < need) return (chosen, primary.Server.AckedLsn); // commits wait
+        return (chosen, Math.Min(primary.Server.Lsn, chosen.Min(c => c.Server.Lsn)));
+    }
+
+    /// <summary>The primary's pg_stat_replication.</summary>
+    internal ImmutableArray<ReplicationConnection> ReplicationOf(SimPostgresServer server)
+    {
+        var primary = NodeOf(server.Name)!;
+        var (chosen, _) = SyncChoice(primary);
+        var named = SynchronousStandbyNames.Members(server.SynchronousStandbyNames);
+        return [.. ConnectedStandbys(primary).Select(n => new ReplicationConnection(n.Name, "streaming",
+            chosen.Contains(n) ? "sync" : named.Contains(n.Name) || named.Contains("*") ? "potential" : "async", n.Server.Lsn))];
     }
 
     /// <summary>Runs the seed to completion.</summary>

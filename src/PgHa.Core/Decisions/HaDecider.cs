@@ -180,7 +180,7 @@ public static class HaDecider
             if (cluster.HasFailoverRequest)
                 onWon.Add(new ClearFailover(cluster.Failover!.Version));
             if (!pg.IsRunningPrimary)
-                onWon.Add(new Promote());
+                onWon.AddRange(SynchronousReplication.PromoteSteps(cluster, local, settings));
             // Paused: whoever wins, PostgreSQL is left as it is (Patroni's follow() only sets the role in pause).
             // A replica that loses keeps streaming from where it is; the next cycle follows the winner.
             var onLost = !settings.Pause && pg.IsRunningPrimary
@@ -211,6 +211,9 @@ public static class HaDecider
             return HaPlan.Of($"I hold the lock but my wal position {pg.Lsn} is behind the leader's last known {cluster.LastLeaderLsn} by more than maximum_lag_on_failover ({settings.MaximumLagOnFailover}); releasing the lock instead of promoting",
                 new ReleaseLock());
 
+        if (!pg.IsRunningPrimary && !explicitFailoverToMe && !SynchronousReplication.MayPromote(cluster, settings, me))
+            return HaPlan.Of($"{prefix}I hold the lock but I am not a synchronous standby in synchronous mode; releasing the lock instead of promoting", new ReleaseLock());
+
         var ok = ImmutableArray.CreateBuilder<HaAction>();
         if (pg.SystemId is not null && cluster.Initialize is not { IsValidSystemId: true })
             ok.Add(new WriteInitialize(pg.SystemId, WriteCondition.FromRead(cluster.Initialize?.Version)));
@@ -238,10 +241,14 @@ public static class HaDecider
             reason = "promoted self to leader because I had the session lock";
 
         if (!pg.IsRunningPrimary)
-            ok.Add(new Promote());
-        // Timeline 1 has no history (Patroni writes none); never rewrite a newer history with an older one.
-        else if (pg.Timeline > 1 && pg.Timeline > cluster.Timeline)
-            ok.Add(new UpdateHistory(pg.Timeline));
+            ok.AddRange(SynchronousReplication.PromoteSteps(cluster, local, settings));
+        else
+        {
+            // Timeline 1 has no history (Patroni writes none); never rewrite a newer history with an older one.
+            if (pg.Timeline > 1 && pg.Timeline > cluster.Timeline)
+                ok.Add(new UpdateHistory(pg.Timeline));
+            ok.AddRange(SynchronousReplication.ForLeader(cluster, local, settings));
+        }
 
         return new HaPlan($"{prefix}{reason}", [new RenewLock(cluster.Leader!, pg.IsRunningPrimary ? pg.Lsn : null, ok.ToImmutable(), DemoteOnFailure(local, settings))]);
     }
@@ -273,7 +280,11 @@ public static class HaDecider
             return ([new ClearFailover(request.Version)], $"switchover candidate '{request.Candidate}' is not a member");
         if (!local.HasPeerStatus)
             return (null, "");
+        // In synchronous mode only a synchronous standby can take over without losing acknowledged commits.
+        if (request.Candidate is not null && !SynchronousReplication.MayPromote(cluster, settings, request.Candidate))
+            return ([new ClearFailover(request.Version)], $"switchover candidate '{request.Candidate}' is not a synchronous standby; request cancelled");
         var possible = local.Peers.Any(p => p.Reachable && p.Name != me && (request.Candidate is null || p.Name == request.Candidate)
+                                            && SynchronousReplication.MayPromote(cluster, settings, p.Name)
                                             && !p.Tags.NoFailover && !p.WatchdogFailed && p.Role != MemberRole.Primary
                                             && local.Postgres.Lsn - p.Lsn <= settings.MaximumLagOnFailover);
         if (!possible)
@@ -307,6 +318,7 @@ public static class HaDecider
 
     private static bool AnyFailoverCandidate(ClusterState cluster, HaSettings settings) =>
         cluster.Members.Any(m => m.Name != settings.MemberName && !m.Tags.NoFailover && m.State == "running" && m.ApiUrl is not null
+                                 && SynchronousReplication.MayPromote(cluster, settings, m.Name)
                                  && (m.XlogLocation is null || cluster.LastLeaderLsn - m.XlogLocation.Value <= settings.MaximumLagOnFailover));
 
     private static string BusyText(BusyActionKind kind) => kind switch

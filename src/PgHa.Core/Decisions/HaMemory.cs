@@ -37,6 +37,12 @@ public sealed record HaMemory
     /// </summary>
     public ImmutableArray<PendingParameter> PendingRestart { get; init; } = ImmutableArray<PendingParameter>.Empty;
 
+    /// <summary>
+    /// The primary's flush position when <c>synchronous_standby_names</c> was last set (synchronous mode); null until
+    /// this agent set it.
+    /// </summary>
+    public SynchronousStandbyBaseline? SyncBaseline { get; init; }
+
     /// <summary>A freshly started agent.</summary>
     public static HaMemory Initial { get; } = new();
 }

@@ -44,6 +44,12 @@ public sealed record HaPlan(string Reason, ImmutableArray<HaAction> Actions, boo
                 case RaceInitialize race: Branches(sb, "won", race.OnWon, null, default); break;
                 case Follow f: sb.Append('(').Append(f.Upstream ?? "-").Append(')'); break;
                 case CreateReplica c: sb.Append('(').Append(c.Source).Append(')'); break;
+                case WriteSyncState w:
+                    sb.Append('(').Append(w.Standbys.IsDefaultOrEmpty ? "-" : string.Join(',', w.Standbys)).Append(')');
+                    if (!w.OnWritten.IsDefaultOrEmpty) Branches(sb, "ok", w.OnWritten, null, default);
+                    break;
+                case DeleteSyncState d when !d.OnDeleted.IsDefaultOrEmpty: Branches(sb, "ok", d.OnDeleted, null, default); break;
+                case SetSynchronousStandbyNames n: sb.Append("('").Append(n.Value ?? "<parameters>").Append("')"); break;
             }
         }
     }

@@ -24,6 +24,12 @@ public sealed record HaSettings
     public bool Pause { get; init; }
     /// <summary>A replica on an older timeline than the cluster may not race.</summary>
     public bool CheckTimeline { get; init; }
+    /// <summary><c>synchronous_mode</c>: only synchronous standbys (or the former leader) may be promoted.</summary>
+    public bool SynchronousMode { get; init; }
+    /// <summary><c>synchronous_mode_strict</c>: with no synchronous standby, commits wait instead of going asynchronous.</summary>
+    public bool SynchronousModeStrict { get; init; }
+    /// <summary><c>synchronous_node_count</c> (default 1): how many synchronous standbys the leader keeps.</summary>
+    public int SynchronousNodeCount { get; init; } = 1;
     /// <summary>This node may bootstrap a new cluster (a <c>bootstrap</c> section is configured).</summary>
     public bool CanBootstrap { get; init; } = true;
     /// <summary>This node's tags.</summary>
@@ -44,6 +50,9 @@ public sealed record HaSettings
         MaximumLagOnFailover = config.MaximumLagOnFailover,
         PrimaryStartTimeout = TimeSpan.FromSeconds(config.PrimaryStartTimeout),
         Pause = config.Pause,
+        SynchronousMode = config.SynchronousMode,
+        SynchronousModeStrict = config.SynchronousModeStrict,
+        SynchronousNodeCount = config.SynchronousNodeCount,
         CheckTimeline = config.CheckTimeline,
         CanBootstrap = canBootstrap,
         Tags = tags,

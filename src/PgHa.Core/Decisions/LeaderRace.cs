@@ -31,6 +31,9 @@ public static class LeaderRace
         if (settings.Pause) return HealthVerdict.No("paused");
         if (settings.Tags.NoFailover) return HealthVerdict.No("nofailover tag");
 
+        // A switchover must not lose data: in synchronous mode only the synchronous nodes may take over.
+        if (request is { IsSwitchover: true } && !SynchronousReplication.MayPromote(cluster, settings, settings.MemberName))
+            return HealthVerdict.No("I am not a synchronous standby and a switchover is requested");
         if (request is not null)
         {
             // A switchover scheduled for later is not in force yet: the leader is gone now, so race as usual.
@@ -53,11 +56,14 @@ public static class LeaderRace
         }
         if (request.Candidate is not null)
         {
+            if (!SynchronousReplication.MayPromote(cluster, settings, me))
+                return HealthVerdict.No($"the failover candidate is {request.Candidate} and I am not a synchronous standby");
             if (settings.Pause) return HealthVerdict.No($"paused; only the candidate {request.Candidate} may take over");
             if (!local.HasPeerStatus) return HealthVerdict.AskPeers;
             var candidate = local.Peers.FirstOrDefault(p => p.Name == request.Candidate);
             // Judge the candidate by the rule it applies to itself, or everybody waits for a node that refuses.
             if (candidate is { Reachable: true, WatchdogFailed: false } && !candidate.Tags.NoFailover
+                && (!request.IsSwitchover || SynchronousReplication.MayPromote(cluster, settings, candidate.Name))
                 && (!request.IsSwitchover || cluster.LastLeaderLsn - candidate.Lsn <= settings.MaximumLagOnFailover))
                 return HealthVerdict.No($"the requested candidate {request.Candidate} is healthy; letting it win");
             // The candidate cannot take over: everyone races, as Patroni does.
@@ -70,6 +76,7 @@ public static class LeaderRace
             // The old leader steps back in only when nobody else can take over.
             if (!local.HasPeerStatus) return HealthVerdict.AskPeers;
             var other = local.Peers.Any(p => p.Reachable && p.Name != me && !p.Tags.NoFailover && !p.WatchdogFailed
+                                             && SynchronousReplication.MayPromote(cluster, settings, p.Name)
                                              && cluster.LastLeaderLsn - p.Lsn <= settings.MaximumLagOnFailover);
             return other ? HealthVerdict.No("I am the old leader of a switchover and another member can take over")
                          : HealthVerdict.Yes("I am the old leader and no other member can take over");
@@ -87,9 +94,14 @@ public static class LeaderRace
         if (settings.CheckTimeline && cluster.Timeline > 0 && pg.Timeline < cluster.Timeline)
             return HealthVerdict.No($"my timeline {pg.Timeline} is behind the cluster timeline {cluster.Timeline}");
 
+        // Synchronous mode: only the last leader and its synchronous standbys have every acknowledged commit.
+        if (!SynchronousReplication.MayPromote(cluster, settings, me))
+            return HealthVerdict.No($"I am not a synchronous standby (sync: {cluster.Sync!.Leader} + [{string.Join(',', cluster.Sync.SyncStandbys)}])");
+        var syncLeader = SynchronousReplication.IsActive(cluster, settings) ? cluster.Sync!.Leader : null;
+
         // Race against every member seen recently; anybody we cannot ask is ignored, as Patroni ignores them.
         var candidates = local.Memory.MembersWhenLastLocked.Concat(cluster.Members.Select(m => m.Name))
-            .Where(n => n != me && n != exclude).Distinct(StringComparer.Ordinal).ToList();
+            .Where(n => n != me && n != exclude && SynchronousReplication.MayPromote(cluster, settings, n)).Distinct(StringComparer.Ordinal).ToList();
         if (candidates.Count == 0) return HealthVerdict.Yes("I am the only member");
         if (!local.HasPeerStatus) return HealthVerdict.AskPeers;
 
@@ -99,7 +111,9 @@ public static class LeaderRace
             if (!peer.Reachable || peer.Name == me || !candidates.Contains(peer.Name) || peer.WatchdogFailed) continue;
             if (peer.Role == MemberRole.Primary) return HealthVerdict.No($"{peer.Name} is still running as a primary");
             if (peer.Tags.NoFailover) continue;
-            if (peer.Lsn > pg.Lsn) return HealthVerdict.No($"{peer.Name} has a higher wal position ({peer.Lsn} > {pg.Lsn})");
+            // The former leader may be ahead with commits no standby confirmed; it cannot race (not a running
+            // primary, or it would have said so), so it does not stop a synchronous standby from taking over.
+            if (peer.Lsn > pg.Lsn && peer.Name != syncLeader) return HealthVerdict.No($"{peer.Name} has a higher wal position ({peer.Lsn} > {pg.Lsn})");
             if (peer.Lsn == pg.Lsn && peer.Tags.FailoverPriority > myPriority)
                 return HealthVerdict.No($"{peer.Name} has the same wal position and a higher failover_priority");
         }

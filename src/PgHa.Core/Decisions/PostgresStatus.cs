@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+
 namespace PgHa.Decisions;
 
 /// <summary>What the controller observed about the local PostgreSQL at the start of the cycle.</summary>
@@ -28,6 +30,16 @@ public sealed record PostgresStatus
     public DateTimeOffset? PostmasterStartTime { get; init; }
     /// <summary><c>server_version_num</c>, e.g. 150020 (0 when unknown).</summary>
     public int ServerVersion { get; init; }
+
+    /// <summary><c>synchronous_standby_names</c> the running server uses (null when unknown or not running).</summary>
+    public string? SynchronousStandbyNames { get; init; }
+    /// <summary>
+    /// The value PgHa set for <c>synchronous_standby_names</c> (synchronous mode), or null when PgHa does not manage it
+    /// and the configured parameters decide.
+    /// </summary>
+    public string? ManagedSynchronousStandbyNames { get; init; }
+    /// <summary>A running primary's <c>pg_stat_replication</c> (empty otherwise).</summary>
+    public ImmutableArray<ReplicationConnection> Replication { get; init; } = ImmutableArray<ReplicationConnection>.Empty;
 
     /// <summary>A node with an empty data directory and nothing running.</summary>
     public static PostgresStatus Uninitialized { get; } = new() { DataDirectory = DataDirectoryState.Empty };

@@ -394,6 +394,10 @@ public sealed partial class HaLoop
                         await _pg.SetWriteFenceAsync(null, c).ConfigureAwait(false);
                     });
                     break;
+                case WriteSyncState or DeleteSyncState or SetSynchronousStandbyNames:
+                    // A failed step ends its list: what follows (a promotion) relies on it.
+                    if (!await ExecuteSynchronousAsync(action, cluster, pg, settings, ct).ConfigureAwait(false)) return;
+                    break;
                 default:
                     throw new InvalidOperationException($"unknown action {action.Name}");
             }

@@ -51,6 +51,14 @@ public interface IPostgresControl
     /// </summary>
     Task SyncReplicationSlotsAsync(IReadOnlyCollection<string> slotNames, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Sets <c>synchronous_standby_names</c> to <paramref name="value"/> (null: back to the configured parameters) in a
+    /// way that survives restarts and agent restarts, and makes a running server apply it. Returns the primary's WAL
+    /// flush position read after the server applied it (null when PostgreSQL does not run as a primary): a standby
+    /// newly named counts as synchronous only once it has flushed that far.
+    /// </summary>
+    Task<long?> SetSynchronousStandbyNamesAsync(string? value, CancellationToken cancellationToken);
+
     /// <summary>The timeline history of the running primary (<c>&lt;timeline&gt;.history</c>), oldest first.</summary>
     Task<IReadOnlyList<TimelineHistoryEntry>> ReadTimelineHistoryAsync(int timeline, CancellationToken cancellationToken);
 }

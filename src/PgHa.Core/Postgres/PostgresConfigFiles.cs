@@ -44,6 +44,43 @@ internal sealed partial class PostgresConfigFiles(PostgresControllerOptions opti
     /// <summary><c>postgresql.base.conf</c> in the data directory.</summary>
     public string BaseConfPath => Path.Combine(DataDir, "postgresql.base.conf");
 
+    /// <summary>
+    /// <c>synchronous.conf</c> in the state directory: <c>synchronous_standby_names</c> as synchronous mode sets it,
+    /// included last so it wins over the parameters; absent when PgHa does not manage the setting.
+    /// </summary>
+    public string SynchronousConfPath => Path.Combine(options.EffectiveStateDirectory, "synchronous.conf");
+
+    /// <summary>The line of <c>postgresql.conf</c> that includes <see cref="SynchronousConfPath"/>.</summary>
+    public string SynchronousIncludeLine => "include_if_exists " + QuoteValue(SynchronousConfPath);
+
+    /// <summary>The content of <see cref="SynchronousConfPath"/> for <paramref name="value"/>.</summary>
+    public static string RenderSynchronousConf(string value) =>
+        "# Written by PgHa (synchronous mode). Do not edit.\nsynchronous_standby_names = " + QuoteValue(value) + "\n";
+
+    /// <summary>The value <see cref="RenderSynchronousConf"/> wrote, or null when the content is not PgHa's.</summary>
+    public static string? ParseSynchronousConf(string content)
+    {
+        const string prefix = "synchronous_standby_names = '";
+        foreach (var line in content.Split('\n'))
+        {
+            if (!line.StartsWith(prefix, StringComparison.Ordinal) || !line.EndsWith('\'')) continue;
+            return line[prefix.Length..^1].Replace("''", "'", StringComparison.Ordinal).Replace("\\\\", "\\", StringComparison.Ordinal);
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Appends the include of <see cref="SynchronousConfPath"/> to a <c>postgresql.conf</c> written before PgHa managed
+    /// synchronous replication, keeping everything else (a replica's recovery settings) as it is.
+    /// </summary>
+    public void EnsureSynchronousInclude()
+    {
+        if (!File.Exists(ConfPath) || FirstLine(ConfPath) != Marker) return;
+        var content = File.ReadAllText(ConfPath);
+        if (content.Contains(SynchronousIncludeLine, StringComparison.Ordinal)) return;
+        WriteAtomic(ConfPath, content + "\n# synchronous replication (managed by PgHa)\n" + SynchronousIncludeLine + "\n");
+    }
+
     /// <summary><c>standby.signal</c> in the data directory.</summary>
     public string StandbySignalPath => Path.Combine(DataDir, "standby.signal");
 
@@ -93,6 +130,7 @@ internal sealed partial class PostgresConfigFiles(PostgresControllerOptions opti
             if (recovery.PrimarySlotName is not null) sb.Append("primary_slot_name = ").Append(QuoteValue(recovery.PrimarySlotName)).Append('\n');
             sb.Append("recovery_target_timeline = 'latest'\n");
         }
+        sb.Append("\n# synchronous replication (managed by PgHa)\n").Append(SynchronousIncludeLine).Append('\n');
         return sb.ToString();
     }
 

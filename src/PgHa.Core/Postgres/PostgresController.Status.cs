@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using Npgsql;
 using PgHa.Decisions;
@@ -21,7 +22,8 @@ public sealed partial class PostgresController
                (SELECT timeline_id FROM pg_control_checkpoint()),
                CASE WHEN r.rec THEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), '0/0')::bigint END,
                pg_postmaster_start_time(),
-               current_setting('server_version_num')::int
+               current_setting('server_version_num')::int,
+               current_setting('synchronous_standby_names')
           FROM pg_control_system() s
          CROSS JOIN (SELECT pg_is_in_recovery() AS rec) r
           LEFT JOIN pg_stat_wal_receiver w ON true
@@ -29,7 +31,7 @@ public sealed partial class PostgresController
 
     /// <summary>What one status query of a running server returned.</summary>
     private sealed record RunningState(string SystemId, bool InRecovery, int Timeline, long Lsn, long ReplayLsn, bool Streaming,
-        long? ReceiveLsn, DateTimeOffset StartedAt, int ServerVersion);
+        long? ReceiveLsn, DateTimeOffset StartedAt, int ServerVersion, string SynchronousStandbyNames, ImmutableArray<ReplicationConnection> Replication);
 
     /// <inheritdoc />
     /// <remarks>
@@ -62,6 +64,9 @@ public sealed partial class PostgresController
                     ReplayedLsn = running.InRecovery ? running.ReplayLsn : null,
                     PostmasterStartTime = running.StartedAt,
                     ServerVersion = running.ServerVersion,
+                    SynchronousStandbyNames = running.SynchronousStandbyNames,
+                    ManagedSynchronousStandbyNames = ReadManagedSynchronousStandbyNames(),
+                    Replication = running.Replication,
                 };
             }
             catch (Exception ex) when (IsNotAnswering(ex) && !cancellationToken.IsCancellationRequested)
@@ -81,6 +86,7 @@ public sealed partial class PostgresController
             Role = File.Exists(_files.StandbySignalPath) ? PostgresRole.Replica : control.Role,
             Timeline = timeline,
             Lsn = lsn,
+            ManagedSynchronousStandbyNames = ReadManagedSynchronousStandbyNames(),
         };
     }
 
@@ -107,6 +113,9 @@ public sealed partial class PostgresController
         long? receive = reader.IsDBNull(8) ? null : reader.GetInt64(8);
         var startedAt = reader.GetFieldValue<DateTimeOffset>(9);
         var version = reader.GetInt32(10);
-        return new RunningState(systemId, inRecovery, timeline, lsn, replay, inRecovery && streaming, receive, startedAt, version);
+        var syncNames = reader.IsDBNull(11) ? "" : reader.GetString(11);
+        await reader.DisposeAsync().ConfigureAwait(false);
+        var replication = inRecovery ? ImmutableArray<ReplicationConnection>.Empty : await QueryReplicationAsync(conn, ct).ConfigureAwait(false);
+        return new RunningState(systemId, inRecovery, timeline, lsn, replay, inRecovery && streaming, receive, startedAt, version, syncNames, replication);
     }
 }

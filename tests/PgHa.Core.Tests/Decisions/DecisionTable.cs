@@ -19,5 +19,6 @@ public static class DecisionTable
             .Concat(LeaderTables.Cases())
             .Concat(SwitchoverTables.Cases())
             .Concat(FollowerTables.Cases())
-            .Concat(RecoveryTables.Cases());
+            .Concat(RecoveryTables.Cases())
+            .Concat(SynchronousTables.Cases());
 }
