@@ -67,6 +67,15 @@ internal sealed class FakePostgres(FakeWal? wal = null, string systemId = "71000
 
     public Task SyncReplicationSlotsAsync(IReadOnlyCollection<string> slotNames, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>The last synchronous_standby_names the agent set (these tests run asynchronous clusters: stays unset).</summary>
+    public string? SynchronousStandbyNames { get; private set; }
+
+    public Task<long?> SetSynchronousStandbyNamesAsync(string? value, CancellationToken cancellationToken)
+    {
+        SynchronousStandbyNames = value;
+        return Task.FromResult(_running && _role == PostgresRole.Primary ? (long?)_lsn : null);
+    }
+
     public Task<IReadOnlyList<TimelineHistoryEntry>> ReadTimelineHistoryAsync(int timeline, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<TimelineHistoryEntry>>([]);
 
