@@ -92,6 +92,12 @@ internal sealed class CtlHarness : IDisposable
     public (int Exit, string Out, string Err, ScriptedConsole Console) Run(string[] args, params string[] answers)
     {
         var console = new ScriptedConsole(answers);
+        var (exit, _, _) = RunWith(console, args);
+        return (exit, console.OutWriter.ToString(), console.ErrorWriter.ToString(), console);
+    }
+
+    public (int Exit, string Out, string Err) RunWith(ICtlConsole console, string[] args)
+    {
         var env = new Hashtable();
         foreach (var (k, v) in Environment) env[k] = v;
         var runtime = new CtlRuntime
@@ -109,7 +115,7 @@ internal sealed class CtlHarness : IDisposable
             PollInterval = TimeSpan.FromMilliseconds(20),
         };
         var exit = PgHaCli.Run(["ctl", "-c", ConfigPath, .. args], runtime);
-        return (exit, console.OutWriter.ToString(), console.ErrorWriter.ToString(), console);
+        return (exit, console.Out.ToString() ?? "", console.Error.ToString() ?? "");
     }
 
     public void Dispose()
