@@ -14,7 +14,9 @@ internal static class PgHaCli
     {
         var stdout = runtime.Console.Out;
         var stderr = runtime.Console.Error;
-        var root = new RootCommand("pgha: PostgreSQL high availability, wire-compatible with Patroni 3.0.2.");
+        // Named "pgha" rather than after the executable (dotnet, testhost) so usage lines are the same however it runs.
+        var root = new Command("pgha", "pgha: PostgreSQL high availability, wire-compatible with Patroni 3.0.2.");
+        root.Options.Add(new System.CommandLine.Help.HelpOption { Recursive = true });
 
         var runConfig = new Argument<string?>("CONFIG") { Description = "Patroni-format YAML file or directory (default: PATRONI_CONFIGURATION / PGHA_CONFIGURATION)", Arity = ArgumentArity.ZeroOrOne };
         var run = new Command("run", "Run this node: the HA agent and its REST API, configured by a Patroni-format YAML file or directory (or PATRONI_CONFIGURATION / PGHA_CONFIGURATION), with PATRONI_* / PGHA_* overrides. Stops PostgreSQL cleanly on SIGTERM; SIGHUP re-reads the configuration.") { runConfig };

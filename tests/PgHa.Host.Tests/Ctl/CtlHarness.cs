@@ -47,13 +47,15 @@ internal sealed class CtlHarness : IDisposable
     public const string Prefix = "/service/batman/";
     private readonly string _dir = Directory.CreateTempSubdirectory("pgha-ctl-test-").FullName;
 
-    public CtlHarness(string? configYaml = null)
+    public CtlHarness(string? configYaml = null, InMemoryDcsStore? store = null)
     {
+        Store = store ?? new InMemoryDcsStore(TimeProvider.System);
         ConfigPath = Path.Combine(_dir, "patronictl.yml");
         File.WriteAllText(ConfigPath, configYaml ?? "scope: batman\nnamespace: /service/\netcd3:\n  hosts: 127.0.0.1:1\n");
     }
 
-    public InMemoryDcsStore Store { get; } = new(TimeProvider.System);
+    public InMemoryDcsStore Store { get; }
+    public bool UseHttp { get; set; }
     public RecordingRest Rest { get; } = new();
     public ICtlRest? RealRest { get; set; }
     public string ConfigPath { get; }
@@ -110,7 +112,7 @@ internal sealed class CtlHarness : IDisposable
                 Opened.Add(dcs);
                 return dcs;
             },
-            CreateRest = (_, _) => RealRest ?? Rest,
+            CreateRest = (config, insecure) => UseHttp ? new HttpCtlRest(config, insecure, TimeSpan.FromSeconds(30)) : RealRest ?? Rest,
             RunEditor = Editor,
             PollInterval = TimeSpan.FromMilliseconds(20),
         };
