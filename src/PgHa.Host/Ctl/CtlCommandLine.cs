@@ -11,6 +11,12 @@ public static class CtlCommandLine
         Recursive = true,
     };
 
+    private static readonly Option<string?> DcsUrl = new("--dcs-url", "--dcs", "-d")
+    {
+        Description = "The DCS connect url, e.g. etcd3://127.0.0.1:2379 (default: $DCS_URL); replaces the DCS section of the configuration",
+        Recursive = true,
+    };
+
     private static readonly Option<bool> Insecure = new("--insecure", "-k")
     {
         Description = "Allow connections to SSL sites without certs",
@@ -23,6 +29,7 @@ public static class CtlCommandLine
         ArgumentNullException.ThrowIfNull(runtime);
         var ctl = new Command("ctl", "Operate a cluster as patronictl does: read its state from the DCS, act through the members' REST API.");
         ctl.Options.Add(ConfigFile);
+        ctl.Options.Add(DcsUrl);
         ctl.Options.Add(Insecure);
         ctl.Subcommands.Add(List(runtime, "list", "List the Patroni members for a given Patroni", topology: false));
         ctl.Subcommands.Add(List(runtime, "topology", "Prints ASCII topology for given cluster", topology: true));
@@ -53,7 +60,7 @@ public static class CtlCommandLine
     {
         try
         {
-            var config = runtime.Load(parse.GetValue(ConfigFile));
+            var config = runtime.Load(parse.GetValue(ConfigFile), parse.GetValue(DcsUrl));
             var session = new CtlSession(runtime, config, parse.GetValue(Insecure));
             await using (session.ConfigureAwait(false))
                 return await body(session).ConfigureAwait(false);

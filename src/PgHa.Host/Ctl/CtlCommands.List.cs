@@ -28,6 +28,7 @@ public static partial class CtlCommands
             {
                 await session.UseClusterAsync(name).ConfigureAwait(false);
                 var cluster = await session.LoadClusterAsync(cancellationToken).ConfigureAwait(false);
+                foreach (var problem in cluster.Problems) console.Error.WriteLine($"warning: {problem}");
                 console.Out.Write(ClusterTable.Format(session.Scope, cluster, extended, format));
             }
             console.Out.Flush();

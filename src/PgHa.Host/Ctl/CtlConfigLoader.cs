@@ -19,6 +19,32 @@ public static class CtlConfigLoader
         return Path.Combine(configHome, "patroni", "patronictl.yaml");
     }
 
+    /// <summary>
+    /// patronictl's <c>-d/--dcs-url</c> (<c>etcd3://host:port</c>, <c>etcd://…</c>, <c>consul://…</c>,
+    /// <c>zookeeper://…</c>; without a scheme the DCS is guessed from the port, else etcd) as the environment override
+    /// that selects that DCS.
+    /// </summary>
+    public static (string Variable, string Value) DcsUrlOverride(string dcsUrl)
+    {
+        ArgumentNullException.ThrowIfNull(dcsUrl);
+        var text = dcsUrl.Contains("//", StringComparison.Ordinal) ? dcsUrl : "//" + dcsUrl;
+        var scheme = text.StartsWith("//", StringComparison.Ordinal) ? "" : text[..text.IndexOf(':', StringComparison.Ordinal)];
+        // Parsed as http only to split host and port; the scheme was taken above.
+        if (!Uri.TryCreate("http:" + text[text.IndexOf("//", StringComparison.Ordinal)..], UriKind.Absolute, out var uri))
+            throw new CtlException($"cannot read the DCS URL '{dcsUrl}'; use e.g. etcd3://127.0.0.1:2379 or consul://127.0.0.1:8500", 2);
+        int? port = uri.IsDefaultPort ? null : uri.Port;
+        if (scheme.Length == 0) scheme = port switch { 2181 => "zookeeper", 8500 => "consul", _ => "etcd" };
+        var host = uri.Host.Length == 0 ? "localhost" : uri.Host;
+        return scheme switch
+        {
+            "etcd3" => ("PATRONI_ETCD3_HOSTS", $"{host}:{port ?? 2379}"),
+            "etcd" => ("PATRONI_ETCD_HOSTS", $"{host}:{port ?? 2379}"),
+            "consul" => ("PATRONI_CONSUL_HOST", $"{host}:{port ?? 8500}"),
+            "zookeeper" => ("PATRONI_ZOOKEEPER_HOSTS", $"{host}:{port ?? 2181}"),
+            _ => throw new CtlException($"Unknown dcs scheme: {scheme}; use etcd3, etcd, consul or zookeeper", 2),
+        };
+    }
+
     // Settings a node needs but ctl does not: filled with placeholders only when the file leaves them out.
     private static readonly (string Path, string Variable, string Value)[] NodeOnly =
     [
@@ -39,9 +65,19 @@ public static class CtlConfigLoader
     /// Loads <paramref name="path"/> (null: <c>$PATRONICTL_CONFIG_FILE</c>, else the default file if it exists, else
     /// only the environment). Throws <see cref="CtlException"/> naming every problem.
     /// </summary>
-    public static PgHaConfig Load(string? path, IDictionary environment)
+    public static PgHaConfig Load(string? path, IDictionary environment, string? dcsUrl = null)
     {
         ArgumentNullException.ThrowIfNull(environment);
+        dcsUrl ??= environment["DCS_URL"] as string;
+        if (!string.IsNullOrEmpty(dcsUrl))
+        {
+            // A PATRONI_<DCS>_* variable selects that DCS and drops the DCS sections of the file, as -d does in patronictl.
+            var (variable, value) = DcsUrlOverride(dcsUrl);
+            var copy = new Hashtable();
+            foreach (DictionaryEntry e in environment) copy[e.Key] = e.Value;
+            copy[variable] = value;
+            environment = copy;
+        }
         path ??= environment["PATRONICTL_CONFIG_FILE"] as string;
         if (path is null)
         {

@@ -30,8 +30,8 @@ public sealed class CtlRuntime
     /// <summary>Environment variables (configuration overrides, <c>EDITOR</c>, <c>PATRONICTL_CONFIG_FILE</c>).</summary>
     public IDictionary Environment { get; init; } = System.Environment.GetEnvironmentVariables();
 
-    /// <summary>Loads the configuration from the <c>-c</c> path (null when not given).</summary>
-    public Func<string?, PgHaConfig>? LoadConfig { get; init; }
+    /// <summary>Loads the configuration from the <c>-c</c> path and <c>-d</c> DCS URL (null when not given).</summary>
+    public Func<string?, string?, PgHaConfig>? LoadConfig { get; init; }
 
     /// <summary>Creates the DCS connection for a configuration; the default is the adapter chosen by <see cref="DcsFactory"/>.</summary>
     public Func<PgHaConfig, IDcs>? CreateDcs { get; init; }
@@ -48,7 +48,7 @@ public sealed class CtlRuntime
     /// <summary>How long one REST call may take (a switchover answers once it is done, up to 2×max(10, loop_wait) s).</summary>
     public TimeSpan RestTimeout { get; init; } = TimeSpan.FromSeconds(120);
 
-    internal PgHaConfig Load(string? path) => LoadConfig is { } load ? load(path) : CtlConfigLoader.Load(path, Environment);
+    internal PgHaConfig Load(string? path, string? dcsUrl) => LoadConfig is { } load ? load(path, dcsUrl) : CtlConfigLoader.Load(path, Environment, dcsUrl);
 
     internal IDcs OpenDcs(PgHaConfig config)
     {

@@ -117,6 +117,30 @@ public sealed class CliTests
         }
     }
 
+    [TestCase("etcd3://10.0.0.1:2390", "PATRONI_ETCD3_HOSTS", "10.0.0.1:2390")]
+    [TestCase("consul://10.0.0.1", "PATRONI_CONSUL_HOST", "10.0.0.1:8500")]
+    [TestCase("10.0.0.1:2181", "PATRONI_ZOOKEEPER_HOSTS", "10.0.0.1:2181")]
+    [TestCase("10.0.0.1", "PATRONI_ETCD_HOSTS", "10.0.0.1:2379")]
+    public void DcsUrlsSelectTheDcsAsPatronictlDoes(string url, string variable, string value) =>
+        Assert.That(CtlConfigLoader.DcsUrlOverride(url), Is.EqualTo((variable, value)));
+
+    [Test]
+    public void ADcsUrlReplacesTheDcsSectionOfTheFile()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"pgha-cli-{Guid.NewGuid():N}.yml");
+        File.WriteAllText(file, "scope: batman\netcd3:\n  hosts: 127.0.0.1:2379\n");
+        try
+        {
+            var config = CtlConfigLoader.Load(file, new Hashtable(), "consul://10.0.0.1:8500");
+            Assert.That(config.Dcs.Kind, Is.EqualTo("consul"));
+            Assert.That(() => CtlConfigLoader.Load(file, new Hashtable(), "redis://x:1"), Throws.InstanceOf<CtlException>().With.Message.StartsWith("Unknown dcs scheme: redis"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Test]
     public void WatchRefreshesUntilCancelled()
     {
