@@ -77,12 +77,22 @@ public sealed class CtlTests
         var oldLeader = health.Leader;
         var candidate = health.Replicas[0];
 
-        // list: one leader and two replicas, as the DCS says.
-        var list = await CtlAsync("list");
+        // list: one leader and two replicas, as the DCS says. Members publish their WAL position every loop_wait, and the
+        // leader refuses a candidate whose published position lags: wait (up to 30 s) until list shows lag 0.
+        var started = TimeProvider.System.GetTimestamp();
+        (int ExitCode, string Stdout, string Stderr) list;
+        List<string[]> rows;
+        while (true)
+        {
+            list = await CtlAsync("list");
+            rows = Rows(list.Stdout);
+            if (list.ExitCode == 0 && rows.Count == 3 && rows.Where(r => r[2] == "Replica").All(r => r[5] == "0")) break;
+            if (TimeProvider.System.GetElapsedTime(started) > TimeSpan.FromSeconds(30)) break;
+            await Task.Delay(TimeSpan.FromSeconds(1), TimeProvider.System);
+        }
         Assert.That(list.ExitCode, Is.Zero, Because($"list exits 0: {list.Stderr}"));
-        var rows = Rows(list.Stdout);
-        Assert.That(rows.Select(r => (r[0], r[2])), Is.EquivalentTo(_cluster.Nodes.Select(n => (n.Name, n == oldLeader ? "Leader" : "Replica"))),
-            Because($"list shows {oldLeader.Name} as Leader and the others as Replica:\n{list.Stdout}"));
+        Assert.That(rows.Select(r => (r[0], r[2], r[5])), Is.EquivalentTo(_cluster.Nodes.Select(n => (n.Name, n == oldLeader ? "Leader" : "Replica", n == oldLeader ? "" : "0"))),
+            Because($"list shows {oldLeader.Name} as Leader and the others as Replica with no lag:\n{list.Stdout}"));
 
         // switchover to a named candidate, without questions: the candidate holds the lock afterwards.
         var switchover = await CtlAsync("switchover", "--leader", oldLeader.Name, "--candidate", candidate.Name, "--force");
