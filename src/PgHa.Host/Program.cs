@@ -1,123 +1,74 @@
+using System.CommandLine;
 using System.Globalization;
-using System.Reflection;
 using PgHa.Decisions;
+using PgHa.Host.Ctl;
 
-// pgha: the PgHa daemon and CLI. `run` and `ctl` arrive with the daemon (issue #3/#4); today it offers the timing check.
-return PgHaCli.Run(args, Console.Out, Console.Error);
+// pgha: the PgHa daemon and CLI.
+return PgHaCli.Run(args, new CtlRuntime());
 
 /// <summary>Command-line entry of <c>pgha</c>.</summary>
 internal static class PgHaCli
 {
-    private const string Usage = """
-        Usage: pgha <command> [options]
-
-        Commands:
-          run [CONFIG]
-                     Run this node: the HA agent and its REST API, configured by a Patroni-format YAML file or
-                     directory (or PATRONI_CONFIGURATION / PGHA_CONFIGURATION), with PATRONI_* / PGHA_* overrides.
-                     Stops PostgreSQL cleanly on SIGTERM; SIGHUP re-reads the configuration.
-          ctl [-c CONFIG] list
-                     Show the cluster as patronictl does (one DCS read). CONFIG defaults to $PATRONICTL_CONFIG_FILE.
-          validate [CONFIG]
-                     Check a configuration and print every problem, naming the setting; starts nothing.
-          timing --ttl S --loop-wait S --retry-timeout S [--fence-margin S]
-                     Check Patroni's timing rule (loop_wait + 2*retry_timeout <= ttl) and show what the values mean:
-                     how long a primary cut off from the DCS keeps accepting writes, and the worst-case failover time.
-          version    Print the PgHa version.
-
-        Options:
-          -h, --help Show help.
-        """;
-
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>Parses <paramref name="args"/> and runs the command; usage errors exit with 2.</summary>
+    public static int Run(string[] args, CtlRuntime runtime)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
-        {
-            stdout.WriteLine(Usage);
-            return args.Length == 0 ? 2 : 0;
-        }
-        switch (args[0])
-        {
-            case "version":
-                stdout.WriteLine($"pgha {typeof(PgHaCli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown"}");
-                return 0;
-            case "timing":
-                return Timing(args[1..], stdout, stderr);
-            case "run":
-                if (args.Length > 2 || args.Skip(1).Any(a => a is "-h" or "--help")) { stdout.WriteLine(Usage); return args.Length > 2 ? 2 : 0; }
-                return PgHa.Host.Daemon.PgHaDaemon.RunAsync(args.Length > 1 ? args[1] : null, Environment.GetEnvironmentVariables(), stderr, CancellationToken.None).GetAwaiter().GetResult();
-            case "validate":
-                return Validate(args[1..], stdout, stderr);
-            case "ctl":
-                return Ctl(args[1..], stdout, stderr);
-            default:
-                stderr.WriteLine($"pgha: unknown command '{args[0]}'. Run 'pgha --help' for the list of commands.");
-                return 2;
-        }
-    }
+        var stdout = runtime.Console.Out;
+        var stderr = runtime.Console.Error;
+        // Named "pgha" rather than after the executable (dotnet, testhost) so usage lines are the same however it runs.
+        var root = new Command("pgha", "pgha: PostgreSQL high availability, wire-compatible with Patroni 3.0.2.");
+        root.Options.Add(new System.CommandLine.Help.HelpOption { Recursive = true });
 
-    private static int Ctl(string[] args, TextWriter stdout, TextWriter stderr)
-    {
-        string? path = Environment.GetEnvironmentVariable("PATRONICTL_CONFIG_FILE");
-        var rest = new List<string>();
-        for (var i = 0; i < args.Length; i++)
+        var runConfig = new Argument<string?>("CONFIG") { Description = "Patroni-format YAML file or directory (default: PATRONI_CONFIGURATION / PGHA_CONFIGURATION)", Arity = ArgumentArity.ZeroOrOne };
+        var run = new Command("run", "Run this node: the HA agent and its REST API, configured by a Patroni-format YAML file or directory (or PATRONI_CONFIGURATION / PGHA_CONFIGURATION), with PATRONI_* / PGHA_* overrides. Stops PostgreSQL cleanly on SIGTERM; SIGHUP re-reads the configuration.") { runConfig };
+        run.SetAction(parse => PgHa.Host.Daemon.PgHaDaemon.RunAsync(parse.GetValue(runConfig), Environment.GetEnvironmentVariables(), stderr, CancellationToken.None).GetAwaiter().GetResult());
+
+        var validateConfig = new Argument<string?>("CONFIG") { Description = "Configuration file or directory to check", Arity = ArgumentArity.ZeroOrOne };
+        var validate = new Command("validate", "Check a configuration and print every problem, naming the setting; starts nothing.") { validateConfig };
+        validate.SetAction(parse => Validate(parse.GetValue(validateConfig), stdout, stderr));
+
+        var ttl = new Option<string?>("--ttl") { Description = "Leader lock TTL in seconds" };
+        var loopWait = new Option<string?>("--loop-wait") { Description = "HA loop interval in seconds" };
+        var retryTimeout = new Option<string?>("--retry-timeout") { Description = "DCS and PostgreSQL retry window in seconds" };
+        var fenceMargin = new Option<string?>("--fence-margin") { Description = "Write fence safety margin in seconds (default 1)" };
+        var timing = new Command("timing", "Check Patroni's timing rule (loop_wait + 2*retry_timeout <= ttl) and show what the values mean: how long a primary cut off from the DCS keeps accepting writes, and the worst-case failover time.") { ttl, loopWait, retryTimeout, fenceMargin };
+        timing.SetAction(parse => Timing(parse.GetValue(ttl), parse.GetValue(loopWait), parse.GetValue(retryTimeout), parse.GetValue(fenceMargin), stdout, stderr));
+
+        var version = new Command("version", "Print the PgHa version.");
+        version.SetAction(_ => { stdout.WriteLine($"pgha {CtlVersion.Text}"); return 0; });
+
+        root.Subcommands.Add(run);
+        root.Subcommands.Add(CtlCommandLine.Build(runtime));
+        root.Subcommands.Add(validate);
+        root.Subcommands.Add(timing);
+        root.Subcommands.Add(version);
+        root.SetAction(parse =>
         {
-            if (args[i] is "-c" or "--config-file")
-            {
-                if (i + 1 >= args.Length) { stderr.WriteLine("pgha ctl: -c needs a configuration file"); return 2; }
-                path = args[++i];
-            }
-            else if (args[i] is "-h" or "--help") { stdout.WriteLine(Usage); return 0; }
-            else rest.Add(args[i]);
-        }
-        if (rest is not ["list"])
+            parse.RootCommandResult.Command.Parse("--help").Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+            return 2;
+        });
+
+        var result = root.Parse(args);
+        if (result.Errors.Count > 0)
         {
-            stderr.WriteLine($"pgha ctl: unknown command '{string.Join(' ', rest)}'; available now: list (the full ctl arrives with issue #4)");
+            foreach (var error in result.Errors) stderr.WriteLine($"pgha: {error.Message}");
+            var path = string.Join(' ', CommandPath(result.CommandResult));
+            stderr.WriteLine($"Run '{path} --help' for usage.");
             return 2;
         }
-        var loaded = PgHa.Host.Configuration.PgHaConfigLoader.Load(path, Environment.GetEnvironmentVariables());
-        if (!loaded.Succeeded)
-        {
-            stderr.WriteLine(loaded.FormatErrors());
-            return 1;
-        }
-        var config = loaded.Config!;
-        var choice = PgHa.Host.Daemon.DcsFactory.Choose(config);
-        if (choice.Problems.Count > 0)
-        {
-            stderr.WriteLine("pgha ctl: " + string.Join(Environment.NewLine, choice.Problems));
-            return 1;
-        }
-        try
-        {
-            var dcs = choice.Create(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
-            try
-            {
-                var cluster = dcs.LoadClusterAsync(CancellationToken.None).GetAwaiter().GetResult();
-                stdout.Write(PgHa.Host.Ctl.ClusterTable.Render(config.Scope, cluster));
-                if (cluster.IsPaused) stdout.WriteLine(" Maintenance mode: on");
-                return 0;
-            }
-            finally
-            {
-                dcs.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            }
-        }
-        catch (PgHa.Dcs.DcsUnavailableException ex)
-        {
-            stderr.WriteLine($"pgha ctl: cannot read the cluster from the DCS: {ex.Message}. Check that {config.Dcs.Kind} is running at {choice.Endpoints}.");
-            return 1;
-        }
+        return result.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
     }
 
-    private static int Validate(string[] args, TextWriter stdout, TextWriter stderr)
+    private static IEnumerable<string> CommandPath(System.CommandLine.Parsing.CommandResult? result)
     {
-        if (args.Length > 1 || args.Any(a => a is "-h" or "--help"))
-        {
-            stdout.WriteLine(Usage);
-            return args.Length > 1 ? 2 : 0;
-        }
-        var loaded = PgHa.Host.Configuration.PgHaConfigLoader.Load(args.Length == 1 ? args[0] : null, Environment.GetEnvironmentVariables());
+        var names = new Stack<string>();
+        for (var r = result; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+            names.Push(r.Parent is null ? "pgha" : r.Command.Name);
+        return names;
+    }
+
+    private static int Validate(string? path, TextWriter stdout, TextWriter stderr)
+    {
+        var loaded = PgHa.Host.Configuration.PgHaConfigLoader.Load(path, Environment.GetEnvironmentVariables());
         foreach (var warning in loaded.Warnings) stderr.WriteLine("warning: " + warning);
         if (!loaded.Succeeded)
         {
@@ -129,28 +80,18 @@ internal static class PgHaCli
         return 0;
     }
 
-    private static int Timing(string[] args, TextWriter stdout, TextWriter stderr)
+    private static int Timing(string? ttlText, string? loopWaitText, string? retryText, string? marginText, TextWriter stdout, TextWriter stderr)
     {
         var values = new Dictionary<string, double>(StringComparer.Ordinal) { ["--fence-margin"] = 1 };
-        for (var i = 0; i < args.Length; i++)
+        foreach (var (name, text) in new[] { ("--ttl", ttlText), ("--loop-wait", loopWaitText), ("--retry-timeout", retryText), ("--fence-margin", marginText) })
         {
-            if (args[i] is "-h" or "--help")
+            if (text is null) continue;
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || !double.IsFinite(seconds))
             {
-                stdout.WriteLine(Usage);
-                return 0;
-            }
-            if (args[i] is not ("--ttl" or "--loop-wait" or "--retry-timeout" or "--fence-margin"))
-            {
-                stderr.WriteLine($"pgha timing: unknown option '{args[i]}'. Expected --ttl, --loop-wait, --retry-timeout, --fence-margin.");
+                stderr.WriteLine($"pgha timing: {name} needs a number of seconds.");
                 return 2;
             }
-            if (i + 1 >= args.Length || !double.TryParse(args[i + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || !double.IsFinite(seconds))
-            {
-                stderr.WriteLine($"pgha timing: {args[i]} needs a number of seconds.");
-                return 2;
-            }
-            values[args[i]] = seconds;
-            i++;
+            values[name] = seconds;
         }
         foreach (var required in new[] { "--ttl", "--loop-wait", "--retry-timeout" })
         {

@@ -39,4 +39,37 @@ public sealed class ClusterTableTests
         };
         Assert.That(ClusterTable.Render("x", cluster), Does.Contain("| b      | h:5433 | Replica | stopped |    |   unknown |"));
     }
+
+    [Test]
+    public void AStandbyClustersLeaderIsTheStandbyLeaderAndHostsOnTheDefaultPortShowNoPort()
+    {
+        var cluster = new ClusterState
+        {
+            Config = new GlobalConfig { RawJson = """{"standby_cluster":{"host":"10.1.1.1","port":5432}}""" },
+            Leader = new LeaderLock("a", new DcsVersion("1")),
+            Members = [new Member("a") { ConnUrl = "postgres://10.0.0.1:5432/postgres", Role = MemberRole.StandbyLeader, State = "running", XlogLocation = 100, Timeline = 1 },
+                       new Member("b") { ConnUrl = "postgres://10.0.0.2/postgres", Role = MemberRole.Replica, State = "streaming", XlogLocation = 100, Timeline = 1 }],
+        };
+        Assert.That(ClusterTable.Render("x", cluster), Is.EqualTo("""
+            + Cluster: x -------+----------------+-----------+----+-----------+
+            | Member | Host     | Role           | State     | TL | Lag in MB |
+            +--------+----------+----------------+-----------+----+-----------+
+            | a      | 10.0.0.1 | Standby Leader | running   |  1 |           |
+            | b      | 10.0.0.2 | Replica        | streaming |  1 |         0 |
+            +--------+----------+----------------+-----------+----+-----------+
+
+            """.Replace("\r", "", StringComparison.Ordinal)));
+    }
+
+    [Test]
+    public void WithoutALeaderTopologyListsEveryoneAsTopLevelReplicas()
+    {
+        var cluster = new ClusterState
+        {
+            Members = [new Member("a") { ConnUrl = "postgres://h1:5432/postgres", Role = MemberRole.Replica, State = "stopped" },
+                       new Member("b") { ConnUrl = "postgres://h2:5432/postgres", Role = MemberRole.Replica, State = "running", Tags = new MemberTags([new("replicatefrom", "\"a\"")]) }],
+        };
+        var text = ClusterTable.Format("x", cluster, extended: false, OutputFormat.Topology);
+        Assert.That(text, Does.Contain("| + a    | h1   | Replica | stopped |    |   unknown |                    |").And.Contain("|   + b  | h2   | Replica | running |    |   unknown | {replicatefrom: a} |"));
+    }
 }
