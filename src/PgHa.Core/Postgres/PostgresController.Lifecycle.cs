@@ -1,3 +1,4 @@
+using Npgsql;
 using System.Diagnostics;
 using PgHa.Decisions;
 
@@ -63,12 +64,33 @@ public sealed partial class PostgresController
 
     /// <inheritdoc />
     /// <remarks>
-    /// Graceful and Offline: <c>pg_ctl stop -m fast</c> (clients disconnected, shutdown checkpoint written);
-    /// Immediate and ImmediateNoLock: <c>-m immediate</c>. Bounded by pg_ctl_timeout; when pg_ctl fails or hangs, the
-    /// postmaster and every child are killed with SIGKILL. A stopped server is left alone.
+    /// Graceful: a CHECKPOINT first, while the server still takes writes, so the shutdown checkpoint that follows has
+    /// almost nothing left to flush and the write outage of a switchover stays short (a failed CHECKPOINT only costs
+    /// time, the stop goes ahead). Graceful and Offline then shut down fast (clients disconnected, shutdown checkpoint
+    /// written and, before the postmaster exits, streamed to every connected replica); Immediate and ImmediateNoLock
+    /// shut down immediately. Bounded by pg_ctl_timeout; when the postmaster does not exit in time, it and every child
+    /// are killed with SIGKILL. A stopped server is left alone.
     /// </remarks>
-    public Task StopForDemoteAsync(DemoteMode mode, CancellationToken cancellationToken) =>
-        StopPostmasterAsync(mode is DemoteMode.Graceful or DemoteMode.Offline ? "fast" : "immediate", mode.ToString(), cancellationToken);
+    public async Task StopForDemoteAsync(DemoteMode mode, CancellationToken cancellationToken)
+    {
+        if (mode == DemoteMode.Graceful && LivePostmasterPid() is not null)
+            await CheckpointBeforeStopAsync(cancellationToken).ConfigureAwait(false);
+        await StopPostmasterAsync(mode is DemoteMode.Graceful or DemoteMode.Offline ? "fast" : "immediate", mode.ToString(), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task CheckpointBeforeStopAsync(CancellationToken ct)
+    {
+        var started = Stopwatch.StartNew();
+        try
+        {
+            await ExecuteAsync("CHECKPOINT", ct).ConfigureAwait(false);
+            PostgresLog.CheckpointBeforeStop(_logger, started.Elapsed, "");
+        }
+        catch (Exception ex) when ((IsNotAnswering(ex) || ex is PostgresException) && !ct.IsCancellationRequested)
+        {
+            PostgresLog.CheckpointBeforeStop(_logger, started.Elapsed, $"; it failed ({ex.Message}), stopping anyway");
+        }
+    }
 
     /// <inheritdoc />
     /// <remarks>

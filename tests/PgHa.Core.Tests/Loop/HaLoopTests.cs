@@ -180,6 +180,61 @@ public sealed class HaLoopTests
     }
 
     [Test]
+    public async Task ASwitchoverStopsGracefullyReleasesTheLockAndComesBackAsTheNewLeadersReplicaInTheSameAction()
+    {
+        // node1 leads; node2 is a member and the named candidate of a switchover request.
+        Seed(ClusterKeys.Initialize, "7000000000000000001");
+        var candidate = Dcs("node2");
+        Seed("members/node2", """{"conn_url":"postgres://127.0.0.1:5433/postgres","api_url":"http://127.0.0.1:8009/patroni","state":"running","role":"replica","xlog_location":100,"timeline":1}""");
+        var me = Dcs("node1");
+        await me.TryAcquireLeaderLockAsync(Ttl, CancellationToken.None);
+        Seed(ClusterKeys.Failover, """{"leader":"node1","member":"node2"}""");
+        var pg = Postgres(Primary());
+        var order = new List<string>();
+        pg.Setup(p => p.StopForDemoteAsync(DemoteMode.Graceful, It.IsAny<CancellationToken>()))
+            .Callback(() => order.Add("stop graceful")).Returns(Task.CompletedTask);
+        pg.Setup(p => p.FollowAsync(It.IsAny<Member?>(), It.IsAny<CancellationToken>()))
+            .Callback((Member? m, CancellationToken _) => order.Add($"follow {m?.Name ?? "nobody"} (leader key: {_store.PeekLeader(Prefix)?.Holder ?? "none"})"))
+            .Returns(Task.CompletedTask);
+        var loop = Loop(me, pg, Peers(new PeerStatus("node2", true) { Role = MemberRole.Replica, Lsn = 100, Timeline = 1 }));
+
+        var result = await loop.RunCycleAsync(CancellationToken.None);
+
+        Assert.That(result.Plan.Describe(), Does.Contain("demote-graceful"));
+        Assert.That(_store.PeekLeader(Prefix), Is.Null, "the lock is released right after the graceful stop");
+        Assert.That(loop.Background.IsCompleted, Is.False, "the demotion waits for the candidate to take the lock");
+        // The candidate takes the lock; the demoted node notices it at its next look and follows it.
+        await candidate.TryAcquireLeaderLockAsync(Ttl, CancellationToken.None);
+        _time.Advance(TimeSpan.FromMilliseconds(50));
+        await loop.Background;
+
+        Assert.That(order, Is.EqualTo(new[] { "stop graceful", "follow node2 (leader key: node2)" }));
+        Assert.That(loop.Memory.Busy, Is.Null);
+        Assert.That(loop.Memory.HeldLock, Is.Null);
+    }
+
+    [Test]
+    public async Task AfterAGracefulDemotionWithNobodyTakingOverWithinLoopWaitTheNodeStartsAsAReplicaOfNobody()
+    {
+        Seed(ClusterKeys.Initialize, "7000000000000000001");
+        Seed("members/node2", """{"conn_url":"postgres://127.0.0.1:5433/postgres","api_url":"http://127.0.0.1:8009/patroni","state":"running","role":"replica","xlog_location":100,"timeline":1}""");
+        var me = Dcs("node1");
+        await me.TryAcquireLeaderLockAsync(Ttl, CancellationToken.None);
+        Seed(ClusterKeys.Failover, """{"leader":"node1","member":"node2"}""");
+        var pg = Postgres(Primary());
+        pg.Setup(p => p.StopForDemoteAsync(DemoteMode.Graceful, It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
+        pg.Setup(p => p.FollowAsync(null, It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
+        var loop = Loop(me, pg, Peers(new PeerStatus("node2", true) { Role = MemberRole.Replica, Lsn = 100, Timeline = 1 }));
+
+        await loop.RunCycleAsync(CancellationToken.None);
+        for (var i = 0; i < 300 && !loop.Background.IsCompleted; i++) _time.Advance(TimeSpan.FromMilliseconds(50));
+        await loop.Background;
+
+        pg.Verify(p => p.FollowAsync(null, It.IsAny<CancellationToken>()), Times.Once);
+        Assert.That(_store.PeekLeader(Prefix), Is.Null);
+    }
+
+    [Test]
     public async Task ShutdownOfTheLeaderStopsPostgresCleanlyAndHandsTheLockBackAtOnce()
     {
         var pg = Postgres(Replica());
