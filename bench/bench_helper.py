@@ -365,6 +365,10 @@ def cmd_switchover(timeout, nodes, ctl_config):
         emit({'ok': False, 'why': 'writer never steady (%d acks in 10 s)' % len(acks)})
         return
     env = dict(os.environ, LANG='C.UTF-8', LC_ALL='C.UTF-8')
+    # patronictl's fixed cost (python start-up, imports, one DCS read, a table): `list` just before, for reference
+    t_list = time.monotonic()
+    subprocess.run([PATRONICTL, '-c', ctl_config, 'list'], capture_output=True, text=True, env=env, timeout=timeout)
+    list_s = time.monotonic() - t_list
     t_cmd = time.monotonic()
     run = subprocess.run([PATRONICTL, '-c', ctl_config, 'switchover', '--leader', leader['name'],
                           '--candidate', candidate, '--force'], capture_output=True, text=True, env=env,
@@ -385,7 +389,7 @@ def cmd_switchover(timeout, nodes, ctl_config):
     max_gap, gap_at = max(gaps) if gaps else (None, None)
     out = run.stdout.strip().splitlines()
     emit({'ok': run.returncode == 0 and first_on_candidate is not None and 'Successfully' in run.stdout,
-          'command_s': round(t_cmd_end - t_cmd, 3),
+          'command_s': round(t_cmd_end - t_cmd, 3), 'patronictl_list_s': round(list_s, 3),
           'max_gap_s': round(max_gap, 3) if max_gap is not None else None,
           'gap_started_after_command_s': round(gap_at - t_cmd, 3) if gap_at is not None else None,
           'first_write_on_candidate_s': round(first_on_candidate - t_cmd, 3) if first_on_candidate else None,
@@ -403,6 +407,7 @@ METRICS = [
     ('switchover_gap_s', 'switchover (patronictl switchover --force): max gap between acknowledged writes', 's',
      '<= 0.4 s (issue #4)'),
     ('switchover_cmd_s', 'switchover: patronictl switchover --force runtime', 's', '<= 1 s (issue #4)'),
+    ('patronictl_list_s', '(reference) patronictl list runtime just before, same machine', 's', '(info)'),
     ('pm_crash_s', 'postmaster crash (kill -9 leader postmaster): kill -> first write', 's', '<= 1.5 s'),
     ('rss_agent_mib', 'idle RSS per agent (mean of 3 agents)', 'MiB', '<= 30 MiB'),
     ('rss_agent_fencer_mib', 'idle RSS per agent incl. fencer ((3 agents + all fencers) / 3)', 'MiB', '<= 30 MiB'),
@@ -536,6 +541,7 @@ def cmd_summarize(system, files_dir, load):
         # the worse of the two switchovers of this run (there and back); FAIL if either failed
         metrics['switchover_gap_s'] = None if not all(x.get('ok') for x in sw) else max(x['max_gap_s'] for x in sw)
         metrics['switchover_cmd_s'] = None if not all(x.get('ok') for x in sw) else max(x['command_s'] for x in sw)
+        metrics['patronictl_list_s'] = max(x.get('patronictl_list_s') or 0 for x in sw) or None
     m0, m1 = load_json('etcd0.json'), load_json('etcd1.json')
     if reheal:
         details['pm_crash_reheal'] = reheal

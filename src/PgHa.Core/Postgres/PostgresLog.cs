@@ -112,7 +112,7 @@ internal static partial class PostgresLog
     [LoggerMessage(EventId = PostgresEventId.RefusedByFence, Level = LogLevel.Warning, Message = "refusing to {Action}: the write fence has expired, so this node may not run a primary until the lock is confirmed again")]
     public static partial void RefusedByFence(ILogger logger, string action);
 
-    [LoggerMessage(EventId = PostgresEventId.Promoting, Level = LogLevel.Information, Message = "promoting the replica (pg_ctl promote), then CHECKPOINT so the new timeline is in pg_control for pg_rewind")]
+    [LoggerMessage(EventId = PostgresEventId.Promoting, Level = LogLevel.Information, Message = "promoting the replica (pg_promote), then CHECKPOINT so the new timeline is in pg_control for pg_rewind")]
     public static partial void Promoting(ILogger logger);
 
     [LoggerMessage(EventId = PostgresEventId.Promoted, Level = LogLevel.Information, Message = "promoted to primary on timeline {Timeline} in {Elapsed}")]
