@@ -183,9 +183,18 @@ public sealed class OperateTests
         Assert.That(oldLogSince, Does.Not.Contain("running pg_rewind"), Because($"a graceful switchover needs no pg_rewind on the old leader; its log since the switchover:\n{oldLogSince}"));
 
         // history: the switch off the old timeline, naming the new leader.
-        var historyRun = await CtlAsync("history", "-f", "json");
-        Assert.That(historyRun.ExitCode, Is.Zero, Because($"patronictl history exits 0; stderr:\n{historyRun.Stderr}"));
-        var lines = JsonNode.Parse(historyRun.Stdout)!.AsArray().Select(n => n!.AsObject()).ToList();
+        // (The new leader writes the history key in the cycle after its promotion; allow it a few cycles.)
+        var historyAsked = Now;
+        (int ExitCode, string Stdout, string Stderr, double Seconds) historyRun;
+        List<JsonObject> lines;
+        while (true)
+        {
+            historyRun = await CtlAsync("history", "-f", "json");
+            Assert.That(historyRun.ExitCode, Is.Zero, Because($"patronictl history exits 0; stderr:\n{historyRun.Stderr}"));
+            lines = [.. JsonNode.Parse(historyRun.Stdout)!.AsArray().Select(n => n!.AsObject())];
+            if (lines.Count > 0 || Seconds(historyAsked, Now) > 10) break;
+            await Task.Delay(TimeSpan.FromSeconds(1), TimeProvider.System);
+        }
         Assert.That(lines, Is.Not.Empty, Because($"patronictl history shows the timeline switch:\n{historyRun.Stdout}"));
         var last = lines[^1];
         Assert.That((Text(last, "TL"), Text(last, "New Leader")), Is.EqualTo((before.Timeline.ToString(CultureInfo.InvariantCulture), candidate.Name)),
@@ -250,7 +259,8 @@ public sealed class OperateTests
         // Switchover through the REST API (what patronictl does), then HAProxy's checks move the traffic.
         var body = new JsonObject { ["leader"] = old.Name, ["candidate"] = candidate.Name }.ToJsonString();
         var requestedAt = Now;
-        using (var response = await new HttpClient { Timeout = TimeSpan.FromSeconds(60) }.PostAsync(old.RestUrl + "/switchover", new StringContent(body, Encoding.UTF8, "application/json")))
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        using (var response = await client.PostAsync(old.RestUrl + "/switchover", new StringContent(body, Encoding.UTF8, "application/json")))
         {
             var text = await response.Content.ReadAsStringAsync();
             Report($"POST {old.RestUrl}/switchover {body} -> {(int)response.StatusCode} {text} in {Seconds(requestedAt, Now):0.00} s");

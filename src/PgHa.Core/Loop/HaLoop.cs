@@ -458,21 +458,23 @@ public sealed partial class HaLoop
 
     /// <summary>
     /// Patroni's "starting after demotion": a node that stepped down for a switchover comes back as a replica of the
-    /// new leader at once, instead of at a later cycle (which, in maintenance mode, would never start it). The candidate
-    /// takes the released lock within moments; this waits for it for up to loop_wait, then follows whoever leads (or
-    /// nobody yet: the next cycle points it at the leader).
+    /// new leader at once, instead of at a later cycle (which, in maintenance mode, would never start it). It waits
+    /// (up to 2 × loop_wait) until the new leader's member key says it runs as a primary: following it earlier would
+    /// stream from a standby that is about to switch timelines, find no replication slot yet, and judge divergence
+    /// against a timeline that is about to change. Without such a leader in time it starts with no upstream; the next
+    /// cycles point it at the leader.
     /// </summary>
     private async Task StartAfterDemotionAsync(HaSettings settings, CancellationToken ct)
     {
         var me = _options.Identity.Name;
-        var until = _time.GetUtcNow() + settings.LoopWait;
+        var until = _time.GetUtcNow() + 2 * settings.LoopWait;
         Member? leader = null;
         while (true)
         {
             try
             {
                 var now = await WithDeadline(c => _dcs.LoadClusterAsync(c), ct).ConfigureAwait(false);
-                if (now.LeaderMember is { ConnUrl: not null } m && m.Name != me) leader = m;
+                if (now.LeaderMember is { ConnUrl: not null, Role: MemberRole.Primary, State: "running" } m && m.Name != me) leader = m;
             }
             catch (DcsUnavailableException ex)
             {

@@ -203,8 +203,12 @@ public sealed class HaLoopTests
         Assert.That(result.Plan.Describe(), Does.Contain("demote-graceful"));
         Assert.That(_store.PeekLeader(Prefix), Is.Null, "the lock is released right after the graceful stop");
         Assert.That(loop.Background.IsCompleted, Is.False, "the demotion waits for the candidate to take the lock");
-        // The candidate takes the lock; the demoted node notices it at its next look and follows it.
+        // The candidate takes the lock: not followed while its member key still says replica (it has not promoted).
         await candidate.TryAcquireLeaderLockAsync(Ttl, CancellationToken.None);
+        _time.Advance(TimeSpan.FromMilliseconds(50));
+        Assert.That(loop.Background.IsCompleted, Is.False, "the demoted node waits for the new leader to run as a primary");
+        // Promoted, it publishes role master; the demoted node notices at its next look and follows it.
+        Seed("members/node2", """{"conn_url":"postgres://127.0.0.1:5433/postgres","api_url":"http://127.0.0.1:8009/patroni","state":"running","role":"master","xlog_location":200,"timeline":2}""");
         _time.Advance(TimeSpan.FromMilliseconds(50));
         await loop.Background;
 
@@ -214,7 +218,7 @@ public sealed class HaLoopTests
     }
 
     [Test]
-    public async Task AfterAGracefulDemotionWithNobodyTakingOverWithinLoopWaitTheNodeStartsAsAReplicaOfNobody()
+    public async Task AfterAGracefulDemotionWithNoPrimaryLeaderWithinTwoLoopWaitsTheNodeStartsAsAReplicaOfNobody()
     {
         Seed(ClusterKeys.Initialize, "7000000000000000001");
         Seed("members/node2", """{"conn_url":"postgres://127.0.0.1:5433/postgres","api_url":"http://127.0.0.1:8009/patroni","state":"running","role":"replica","xlog_location":100,"timeline":1}""");
