@@ -338,7 +338,8 @@ public sealed class OperateTests
         var leaderKeys = new HashSet<string>();
         while (Seconds(killedAt, Now) < watch.TotalSeconds)
         {
-            if (leader.PostmasterPid() is { } pid) restartedBy = pid;
+            // (The killed postmaster can linger as an unreaped zombie under its old pid: only a new pid is a restart.)
+            if (leader.PostmasterPid() is { } pid && pid != postmaster.Value && Os.State(pid) is not 'Z') restartedBy = pid;
             leaderKeys.Add(await _cluster.DcsLeaderAsync() ?? "(none)");
             await Task.Delay(TimeSpan.FromMilliseconds(250), TimeProvider.System);
         }
