@@ -179,6 +179,20 @@ public sealed class HaLoopTests
         pg.Verify(p => p.SyncReplicationSlotsAsync(It.Is<IReadOnlyCollection<string>>(s => s.SequenceEqual(new[] { "node_2_b" })), It.IsAny<CancellationToken>()), Times.Once);
     }
 
+    /// <summary>
+    /// Moves the fake clock in steps (50 ms by default) until <paramref name="task"/> completes (at most <paramref name="steps"/>
+    /// steps), giving the background action real time after each step to run and register its next delay: a delay
+    /// registered after an advance would otherwise wait for the next one.
+    /// </summary>
+    private async Task AdvanceUntilAsync(Task task, int steps, int stepMilliseconds = 50)
+    {
+        for (var i = 0; i < steps && !task.IsCompleted; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(stepMilliseconds));
+            await Task.WhenAny(task, Task.Delay(TimeSpan.FromMilliseconds(20), TimeProvider.System));
+        }
+    }
+
     [Test]
     public async Task ASwitchoverStopsGracefullyReleasesTheLockAndComesBackAsTheNewLeadersReplicaInTheSameAction()
     {
@@ -205,11 +219,12 @@ public sealed class HaLoopTests
         Assert.That(loop.Background.IsCompleted, Is.False, "the demotion waits for the candidate to take the lock");
         // The candidate takes the lock: not followed while its member key still says replica (it has not promoted).
         await candidate.TryAcquireLeaderLockAsync(Ttl, CancellationToken.None);
-        _time.Advance(TimeSpan.FromMilliseconds(50));
+        await AdvanceUntilAsync(loop.Background, steps: 5);
         Assert.That(loop.Background.IsCompleted, Is.False, "the demoted node waits for the new leader to run as a primary");
         // Promoted, it publishes role master; the demoted node notices at its next look and follows it.
         Seed("members/node2", """{"conn_url":"postgres://127.0.0.1:5433/postgres","api_url":"http://127.0.0.1:8009/patroni","state":"running","role":"master","xlog_location":200,"timeline":2}""");
-        _time.Advance(TimeSpan.FromMilliseconds(50));
+        await AdvanceUntilAsync(loop.Background, steps: 20);
+        Assert.That(loop.Background.IsCompleted, Is.True, "the demoted node follows the promoted leader within a few polls");
         await loop.Background;
 
         Assert.That(order, Is.EqualTo(new[] { "stop graceful", "follow node2 (leader key: node2)" }));
@@ -231,7 +246,8 @@ public sealed class HaLoopTests
         var loop = Loop(me, pg, Peers(new PeerStatus("node2", true) { Role = MemberRole.Replica, Lsn = 100, Timeline = 1 }));
 
         await loop.RunCycleAsync(CancellationToken.None);
-        for (var i = 0; i < 300 && !loop.Background.IsCompleted; i++) _time.Advance(TimeSpan.FromMilliseconds(50));
+        await AdvanceUntilAsync(loop.Background, steps: 30, stepMilliseconds: 1000); // 2 × loop_wait (10 s) = 20 s, and some
+        Assert.That(loop.Background.IsCompleted, Is.True, "after 2 × loop_wait without a primary leader it starts anyway");
         await loop.Background;
 
         pg.Verify(p => p.FollowAsync(null, It.IsAny<CancellationToken>()), Times.Once);
