@@ -299,7 +299,7 @@ def cmd_failover(mode, timeout, nodes):
 PATRONICTL = '/usr/bin/patronictl'
 
 
-def cmd_switchover(timeout, nodes, ctl_config):
+def cmd_switchover(timeout, nodes, ctl_config, via='patronictl'):
     import subprocess
     import threading
     timeout = float(timeout)
@@ -367,12 +367,24 @@ def cmd_switchover(timeout, nodes, ctl_config):
     env = dict(os.environ, LANG='C.UTF-8', LC_ALL='C.UTF-8')
     # patronictl's fixed cost (python start-up, imports, one DCS read, a table): `list` just before, for reference
     t_list = time.monotonic()
-    subprocess.run([PATRONICTL, '-c', ctl_config, 'list'], capture_output=True, text=True, env=env, timeout=timeout)
-    list_s = time.monotonic() - t_list
+    if via != 'rest':
+        subprocess.run([PATRONICTL, '-c', ctl_config, 'list'], capture_output=True, text=True, env=env, timeout=timeout)
+    list_s = time.monotonic() - t_list if via != 'rest' else None
     t_cmd = time.monotonic()
-    run = subprocess.run([PATRONICTL, '-c', ctl_config, 'switchover', '--leader', leader['name'],
-                          '--candidate', candidate, '--force'], capture_output=True, text=True, env=env,
-                         timeout=timeout)
+    if via == 'rest':
+        # what patronictl sends, without python's start-up: POST /switchover to the leader, wait for the answer
+        body = json.dumps({'leader': leader['name'], 'candidate': candidate}).encode()
+        req = urllib.request.Request('http://127.0.0.1:%s/switchover' % leader['rest'], data=body, method='POST',
+                                     headers={'Content-Type': 'application/json'})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                run = subprocess.CompletedProcess([], 0, r.read().decode(), '')
+        except urllib.error.HTTPError as e:
+            run = subprocess.CompletedProcess([], e.code, e.read().decode(), '')
+    else:
+        run = subprocess.run([PATRONICTL, '-c', ctl_config, 'switchover', '--leader', leader['name'],
+                              '--candidate', candidate, '--force'], capture_output=True, text=True, env=env,
+                             timeout=timeout)
     t_cmd_end = time.monotonic()
     first_on_candidate = None
     while time.monotonic() - t_cmd < timeout:
@@ -388,8 +400,9 @@ def cmd_switchover(timeout, nodes, ctl_config):
     gaps = [(b - a, a) for a, b in zip(times, times[1:])]
     max_gap, gap_at = max(gaps) if gaps else (None, None)
     out = run.stdout.strip().splitlines()
-    emit({'ok': run.returncode == 0 and first_on_candidate is not None and 'Successfully' in run.stdout,
-          'command_s': round(t_cmd_end - t_cmd, 3), 'patronictl_list_s': round(list_s, 3),
+    emit({'ok': run.returncode in (0, 200) and first_on_candidate is not None and 'Successfully' in run.stdout,
+          'via': via, 'command_s': round(t_cmd_end - t_cmd, 3),
+          'patronictl_list_s': round(list_s, 3) if list_s is not None else None,
           'max_gap_s': round(max_gap, 3) if max_gap is not None else None,
           'gap_started_after_command_s': round(gap_at - t_cmd, 3) if gap_at is not None else None,
           'first_write_on_candidate_s': round(first_on_candidate - t_cmd, 3) if first_on_candidate else None,
@@ -408,6 +421,8 @@ METRICS = [
      '<= 0.4 s (issue #4)'),
     ('switchover_cmd_s', 'switchover: patronictl switchover --force runtime', 's', '<= 1 s (issue #4)'),
     ('patronictl_list_s', '(reference) patronictl list runtime just before, same machine', 's', '(info)'),
+    ('switchover_rest_s', 'switchover 3 via POST /switchover (no patronictl): request -> answer', 's', '(info)'),
+    ('switchover_rest_gap_s', 'switchover 3 via POST /switchover: max gap between acknowledged writes', 's', '(info)'),
     ('pm_crash_s', 'postmaster crash (kill -9 leader postmaster): kill -> first write', 's', '<= 1.5 s'),
     ('rss_agent_mib', 'idle RSS per agent (mean of 3 agents)', 'MiB', '<= 30 MiB'),
     ('rss_agent_fencer_mib', 'idle RSS per agent incl. fencer ((3 agents + all fencers) / 3)', 'MiB', '<= 30 MiB'),
@@ -456,6 +471,8 @@ def cmd_report(path, load_text):
     print()
     rows = [('metric', 'Patroni', 'PgHa', 'ratio Patroni/PgHa', 'PgHa target')]
     for key, label, unit, target in METRICS:
+        if not any(key in r['metrics'] for r in runs['patroni'] + runs['pgha']):
+            continue  # not measured in these runs
         pc, pm = cell([r['metrics'].get(key) for r in runs['patroni']])
         gc, gm = cell([r['metrics'].get(key) for r in runs['pgha']])
         if pm is not None and gm is not None and gm > 0:
@@ -478,7 +495,7 @@ def cmd_report(path, load_text):
         for i, r in enumerate(runs[system], 1):
             d = r['details']
             print('  %s run %d:' % (system, i))
-            for k in ('bootstrap', 'switchover1', 'switchover2', 'switchover_reheal', 'switchover_rewinds', 'pm_crash', 'pm_crash_reheal', 'node_death'):
+            for k in ('bootstrap', 'switchover1', 'switchover2', 'switchover3', 'switchover_reheal', 'switchover_rewinds', 'pm_crash', 'pm_crash_reheal', 'node_death'):
                 if k in d:
                     print('    %-16s %s' % (k, json.dumps(d[k])))
             for nd in d.get('rss', {}).get('nodes', []):
@@ -525,12 +542,21 @@ def cmd_summarize(system, files_dir, load):
     reheal = load_json('pm_crash_reheal.json')
     death = load_json('node_death.json') or {'ok': False}
     details = {'bootstrap': boot, 'pm_crash': crash, 'node_death': death}
-    metrics = {'bootstrap_s': boot.get('seconds'), 'pm_crash_s': crash.get('seconds'),
-               'node_death_s': death.get('seconds')}
+    metrics = {'bootstrap_s': boot.get('seconds')}
+    # steps that were not run (--switchover-only) stay out of the table instead of showing up as FAIL
+    if os.path.exists(os.path.join(files_dir, 'pm_crash.json')) or not boot.get('ok'):
+        metrics['pm_crash_s'] = crash.get('seconds')
+    if os.path.exists(os.path.join(files_dir, 'node_death.json')) or not boot.get('ok'):
+        metrics['node_death_s'] = death.get('seconds')
     rss = load_json('rss.json')
     sw = [x for x in (load_json('switchover1.json'), load_json('switchover2.json')) if x]
     for i, x in enumerate(sw, 1):
         details['switchover%d' % i] = x
+    rest_sw = load_json('switchover3.json')
+    if rest_sw:
+        details['switchover3'] = rest_sw
+        metrics['switchover_rest_s'] = rest_sw.get('command_s') if rest_sw.get('ok') else None
+        metrics['switchover_rest_gap_s'] = rest_sw.get('max_gap_s') if rest_sw.get('ok') else None
     reheal_sw = load_json('switchover_reheal.json')
     if reheal_sw:
         details['switchover_reheal'] = reheal_sw
@@ -583,7 +609,7 @@ def main():
     elif cmd == 'failover':
         cmd_failover(args[0], args[1], json.loads(args[2]))
     elif cmd == 'switchover':
-        cmd_switchover(args[0], json.loads(args[1]), args[2])
+        cmd_switchover(args[0], json.loads(args[1]), args[2], *args[3:4])
     elif cmd == 'summarize':
         cmd_summarize(args[0], args[1], args[2])
     elif cmd == 'report':
