@@ -9,6 +9,10 @@ Subcommands (all loops are bounded; every result is one JSON object on stdout):
   rss NODES                            RSS/PSS of each agent (plus its non-postgres descendants) and of PgHa fencers.
   failover MODE TIMEOUT NODES          MODE = node-death | postmaster-crash: writer every 20 ms through a multi-host
                                        libpq connection, kill -9, time to the first acknowledged write afterwards.
+  switchover TIMEOUT NODES CTL_CONFIG  writer every 10 ms through a multi-host libpq connection; after 1 s of writes
+                                       `patronictl -c CTL_CONFIG switchover --leader L --candidate C --force` (C = the
+                                       first replica by name); the command's runtime and the longest time between two
+                                       acknowledged writes around it, until writes land on C.
   report RESULTS_JSONL LOAD_TEXT       print the comparison table.
 
 NODES is a JSON list of {name, rest, pg, pid, data} (pid = the agent's pid).
@@ -292,12 +296,133 @@ def cmd_failover(mode, timeout, nodes):
     emit(result)
 
 
+PATRONICTL = '/usr/bin/patronictl'
+
+
+def cmd_switchover(timeout, nodes, ctl_config, via='patronictl'):
+    import subprocess
+    import threading
+    timeout = float(timeout)
+    ok, leader, why = False, None, ''
+    for _ in range(100):
+        ok, leader, why = healthy(nodes)
+        if ok:
+            break
+        time.sleep(0.1)
+    if not ok:
+        emit({'ok': False, 'why': 'cluster not healthy before the switchover: ' + why})
+        return
+    candidate = sorted(n['name'] for n in nodes if n['name'] != leader['name'])[0]
+    cand_port = str([n['pg'] for n in nodes if n['name'] == candidate][0])
+    conn = pg_connect(leader['pg'])
+    conn.autocommit = True
+    conn.cursor().execute('create table if not exists bench_writes (id bigserial primary key, '
+                          'at timestamptz not null default clock_timestamp(), note text)')
+    conn.close()
+    dsn = ('host=127.0.0.1,127.0.0.1,127.0.0.1 port=%s user=postgres password=%s dbname=postgres '
+           'connect_timeout=2 target_session_attrs=read-write options=\'-c statement_timeout=2000\''
+           % (','.join(str(n['pg']) for n in nodes), PASSWORD))
+    acks = []  # (monotonic completion time, port)
+    stop = threading.Event()
+    failures = [0]
+
+    def writer():
+        c = None
+        next_tick = time.monotonic()
+        while not stop.is_set():
+            try:
+                if c is None:
+                    c = psycopg2.connect(dsn)
+                    c.autocommit = True
+                port = str(c.info.port)
+                c.cursor().execute('insert into bench_writes (note) values (%s)', ('switchover',))
+                acks.append((time.monotonic(), port))
+            except Exception:
+                failures[0] += 1
+                try:
+                    if c is not None:
+                        c.close()
+                except Exception:
+                    pass
+                c = None
+            next_tick += 0.01
+            pause = next_tick - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            else:
+                next_tick = time.monotonic()
+        if c is not None:
+            c.close()
+
+    th = threading.Thread(target=writer, daemon=True)
+    th.start()
+    start = time.monotonic()
+    while len(acks) < 100 and time.monotonic() - start < 10:  # one second of acknowledged writes first
+        time.sleep(0.01)
+    if len(acks) < 100:
+        stop.set()
+        th.join(5)
+        emit({'ok': False, 'why': 'writer never steady (%d acks in 10 s)' % len(acks)})
+        return
+    env = dict(os.environ, LANG='C.UTF-8', LC_ALL='C.UTF-8')
+    # patronictl's fixed cost (python start-up, imports, one DCS read, a table): `list` just before, for reference
+    t_list = time.monotonic()
+    if via != 'rest':
+        subprocess.run([PATRONICTL, '-c', ctl_config, 'list'], capture_output=True, text=True, env=env, timeout=timeout)
+    list_s = time.monotonic() - t_list if via != 'rest' else None
+    t_cmd = time.monotonic()
+    if via == 'rest':
+        # what patronictl sends, without python's start-up: POST /switchover to the leader, wait for the answer
+        body = json.dumps({'leader': leader['name'], 'candidate': candidate}).encode()
+        req = urllib.request.Request('http://127.0.0.1:%s/switchover' % leader['rest'], data=body, method='POST',
+                                     headers={'Content-Type': 'application/json'})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                run = subprocess.CompletedProcess([], 0, r.read().decode(), '')
+        except urllib.error.HTTPError as e:
+            run = subprocess.CompletedProcess([], e.code, e.read().decode(), '')
+    else:
+        run = subprocess.run([PATRONICTL, '-c', ctl_config, 'switchover', '--leader', leader['name'],
+                              '--candidate', candidate, '--force'], capture_output=True, text=True, env=env,
+                             timeout=timeout)
+    t_cmd_end = time.monotonic()
+    first_on_candidate = None
+    while time.monotonic() - t_cmd < timeout:
+        on_cand = [t for t, p in list(acks) if p == cand_port and t >= t_cmd]
+        if on_cand:
+            first_on_candidate = on_cand[0]
+            if time.monotonic() >= max(first_on_candidate, t_cmd_end) + 1.0:
+                break
+        time.sleep(0.05)
+    stop.set()
+    th.join(5)
+    times = [t for t, _ in acks if t >= t_cmd - 0.5]
+    gaps = [(b - a, a) for a, b in zip(times, times[1:])]
+    max_gap, gap_at = max(gaps) if gaps else (None, None)
+    out = run.stdout.strip().splitlines()
+    emit({'ok': run.returncode in (0, 200) and first_on_candidate is not None and 'Successfully' in run.stdout,
+          'via': via, 'command_s': round(t_cmd_end - t_cmd, 3),
+          'patronictl_list_s': round(list_s, 3) if list_s is not None else None,
+          'max_gap_s': round(max_gap, 3) if max_gap is not None else None,
+          'gap_started_after_command_s': round(gap_at - t_cmd, 3) if gap_at is not None else None,
+          'first_write_on_candidate_s': round(first_on_candidate - t_cmd, 3) if first_on_candidate else None,
+          'old_leader': leader['name'], 'candidate': candidate, 'acks': len(acks), 'failed_attempts': failures[0],
+          'command_rc': run.returncode, 'command_output': out[0] if out else '',
+          'command_stderr': run.stderr.strip().splitlines()[-3:]})
+
+
 # ---- report ----------------------------------------------------------------------------------------------------
 METRICS = [
     # key, label, unit, PgHa target (issue #3)
     ('bootstrap_s', 'bootstrap: start of 3 agents -> leader + 2 streaming replicas', 's', '<= 6 s'),
     ('node_death_s', 'node death (kill -9 agent+postmaster of leader): kill -> first write on another node', 's',
      '<= ttl + 0.3 = 10.3 s'),
+    ('switchover_gap_s', 'switchover (patronictl switchover --force): max gap between acknowledged writes', 's',
+     '<= 0.4 s (issue #4)'),
+    ('switchover_cmd_s', 'switchover: patronictl switchover --force runtime', 's', '<= 1 s (issue #4)'),
+    ('patronictl_list_s', '(reference) patronictl list runtime just before, same machine', 's', '(info)'),
+    ('switchover_rest_s', 'switchover 3 via POST /switchover (no patronictl): request -> answer', 's', '(info)'),
+    ('switchover_rest_gap_s', 'switchover 3 via POST /switchover: max gap between acknowledged writes', 's', '(info)'),
     ('pm_crash_s', 'postmaster crash (kill -9 leader postmaster): kill -> first write', 's', '<= 1.5 s'),
     ('rss_agent_mib', 'idle RSS per agent (mean of 3 agents)', 'MiB', '<= 30 MiB'),
     ('rss_agent_fencer_mib', 'idle RSS per agent incl. fencer ((3 agents + all fencers) / 3)', 'MiB', '<= 30 MiB'),
@@ -344,8 +469,10 @@ def cmd_report(path, load_text):
     print('runs per system: %d%s' % (n, '   (cells: min / median / max; ratio of medians)' if n > 1 else ''))
     print('lower is better for every metric; ratio = Patroni / PgHa, so ratio > 1 means PgHa is better')
     print()
-    rows = [('metric', 'Patroni', 'PgHa', 'ratio Patroni/PgHa', 'PgHa target (issue #3)')]
+    rows = [('metric', 'Patroni', 'PgHa', 'ratio Patroni/PgHa', 'PgHa target')]
     for key, label, unit, target in METRICS:
+        if not any(key in r['metrics'] for r in runs['patroni'] + runs['pgha']):
+            continue  # not measured in these runs
         pc, pm = cell([r['metrics'].get(key) for r in runs['patroni']])
         gc, gm = cell([r['metrics'].get(key) for r in runs['pgha']])
         if pm is not None and gm is not None and gm > 0:
@@ -368,7 +495,7 @@ def cmd_report(path, load_text):
         for i, r in enumerate(runs[system], 1):
             d = r['details']
             print('  %s run %d:' % (system, i))
-            for k in ('bootstrap', 'pm_crash', 'pm_crash_reheal', 'node_death'):
+            for k in ('bootstrap', 'switchover1', 'switchover2', 'switchover3', 'switchover_reheal', 'switchover_rewinds', 'pm_crash', 'pm_crash_reheal', 'node_death'):
                 if k in d:
                     print('    %-16s %s' % (k, json.dumps(d[k])))
             for nd in d.get('rss', {}).get('nodes', []):
@@ -414,11 +541,34 @@ def cmd_summarize(system, files_dir, load):
     crash = load_json('pm_crash.json') or {'ok': False}
     reheal = load_json('pm_crash_reheal.json')
     death = load_json('node_death.json') or {'ok': False}
-    rss = load_json('rss.json')
-    m0, m1 = load_json('etcd0.json'), load_json('etcd1.json')
-    metrics = {'bootstrap_s': boot.get('seconds'), 'pm_crash_s': crash.get('seconds'),
-               'node_death_s': death.get('seconds')}
     details = {'bootstrap': boot, 'pm_crash': crash, 'node_death': death}
+    metrics = {'bootstrap_s': boot.get('seconds')}
+    # steps that were not run (--switchover-only) stay out of the table instead of showing up as FAIL
+    if os.path.exists(os.path.join(files_dir, 'pm_crash.json')) or not boot.get('ok'):
+        metrics['pm_crash_s'] = crash.get('seconds')
+    if os.path.exists(os.path.join(files_dir, 'node_death.json')) or not boot.get('ok'):
+        metrics['node_death_s'] = death.get('seconds')
+    rss = load_json('rss.json')
+    sw = [x for x in (load_json('switchover1.json'), load_json('switchover2.json')) if x]
+    for i, x in enumerate(sw, 1):
+        details['switchover%d' % i] = x
+    rest_sw = load_json('switchover3.json')
+    if rest_sw:
+        details['switchover3'] = rest_sw
+        metrics['switchover_rest_s'] = rest_sw.get('command_s') if rest_sw.get('ok') else None
+        metrics['switchover_rest_gap_s'] = rest_sw.get('max_gap_s') if rest_sw.get('ok') else None
+    reheal_sw = load_json('switchover_reheal.json')
+    if reheal_sw:
+        details['switchover_reheal'] = reheal_sw
+    rewinds = load_json('switchover_rewinds.json')
+    if rewinds:
+        details['switchover_rewinds'] = rewinds
+    if sw:
+        # the worse of the two switchovers of this run (there and back); FAIL if either failed
+        metrics['switchover_gap_s'] = None if not all(x.get('ok') for x in sw) else max(x['max_gap_s'] for x in sw)
+        metrics['switchover_cmd_s'] = None if not all(x.get('ok') for x in sw) else max(x['command_s'] for x in sw)
+        metrics['patronictl_list_s'] = max(x.get('patronictl_list_s') or 0 for x in sw) or None
+    m0, m1 = load_json('etcd0.json'), load_json('etcd1.json')
     if reheal:
         details['pm_crash_reheal'] = reheal
     if rss:
@@ -458,6 +608,8 @@ def main():
         cmd_rss(json.loads(args[0]))
     elif cmd == 'failover':
         cmd_failover(args[0], args[1], json.loads(args[2]))
+    elif cmd == 'switchover':
+        cmd_switchover(args[0], json.loads(args[1]), args[2], *args[3:4])
     elif cmd == 'summarize':
         cmd_summarize(args[0], args[1], args[2])
     elif cmd == 'report':

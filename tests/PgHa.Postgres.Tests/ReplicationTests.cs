@@ -143,8 +143,10 @@ public sealed class ReplicationTests : PgTestBase
         await a.Controller.FollowAsync(b.Member, CancellationToken.None);
 
         var events = a.Logger.Collector.GetSnapshot();
-        Assert.That(events.Any(r => r.Id.Id == PostgresEventId.Rewound && r.Message.Contains("no rewind required", StringComparison.Ordinal)), Is.True,
+        // The shutdown checkpoint record ends exactly at the fork point (read with pg_waldump): no pg_rewind at all.
+        Assert.That(events.Any(r => r.Id.Id == PostgresEventId.DivergenceChecked && r.Message.Contains("shutdown checkpoint ends at the fork point", StringComparison.Ordinal)), Is.True,
             string.Join('\n', events.Select(e => e.Message)));
+        Assert.That(events.Any(r => r.Id.Id == PostgresEventId.RewindStarted), Is.False, string.Join('\n', events.Select(e => e.Message)));
         Assert.That(await PgNode.WaitUntilAsync(async () => (await a.StatusAsync()).IsStreaming, TimeSpan.FromSeconds(20)), Is.True);
         b.Execute("INSERT INTO t VALUES (2)");
         Assert.That(await PgNode.WaitUntilAsync(() => a.Scalar<long>("SELECT count(*) FROM t") == 2, TimeSpan.FromSeconds(10)), Is.True);

@@ -33,6 +33,7 @@ public sealed partial class HaLoop
     private Task _background = Task.CompletedTask;
     private long _cycles;
     private static readonly TimeSpan BootstrapRecheck = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan DemotionLeaderPoll = TimeSpan.FromMilliseconds(50);
     private ImmutableArray<string>? _syncedSlots;
     private long _failedCycles;
 
@@ -392,6 +393,8 @@ public sealed partial class HaLoop
                         Remember(m => m with { HeldLock = null, LockValidUntil = null });
                         _syncedSlots = null; // a future promotion starts from PostgreSQL's actual slots
                         await _pg.SetWriteFenceAsync(null, c).ConfigureAwait(false);
+                        if (demote.Mode == DemoteMode.Graceful)
+                            await StartAfterDemotionAsync(settings, c).ConfigureAwait(false);
                     });
                     break;
                 case WriteSyncState or DeleteSyncState or SetSynchronousStandbyNames:
@@ -455,6 +458,36 @@ public sealed partial class HaLoop
         var released = await TryDcsAsync("leader", c => _dcs.ReleaseLeaderLockAsync(c), ct).ConfigureAwait(false);
         Log.LockReleased(_logger, released);
         Remember(m => m with { HeldLock = null, LockValidUntil = null, PrimaryStartFailed = false });
+    }
+
+    /// <summary>
+    /// Patroni's "starting after demotion": a node that stepped down for a switchover comes back as a replica of the
+    /// new leader at once, instead of at a later cycle (which, in maintenance mode, would never start it). It waits
+    /// (up to 2 × loop_wait) until the new leader's member key says it runs as a primary: following it earlier would
+    /// stream from a standby that is about to switch timelines, find no replication slot yet, and judge divergence
+    /// against a timeline that is about to change. Without such a leader in time it starts with no upstream; the next
+    /// cycles point it at the leader.
+    /// </summary>
+    private async Task StartAfterDemotionAsync(HaSettings settings, CancellationToken ct)
+    {
+        var me = _options.Identity.Name;
+        var until = _time.GetUtcNow() + 2 * settings.LoopWait;
+        Member? leader = null;
+        while (true)
+        {
+            try
+            {
+                var now = await WithDeadline(c => _dcs.LoadClusterAsync(c), ct).ConfigureAwait(false);
+                if (now.LeaderMember is { ConnUrl: not null, Role: MemberRole.Primary, State: "running" } m && m.Name != me) leader = m;
+            }
+            catch (DcsUnavailableException ex)
+            {
+                Log.DcsUnavailable(_logger, "load cluster after demotion", ex.Message);
+            }
+            if (leader is not null || _time.GetUtcNow() >= until) break;
+            await Task.Delay(DemotionLeaderPoll, _time, ct).ConfigureAwait(false);
+        }
+        await _pg.FollowAsync(leader, ct).ConfigureAwait(false);
     }
 
     private async Task UpdateHistoryAsync(int timeline, ClusterState? cluster, CancellationToken ct)

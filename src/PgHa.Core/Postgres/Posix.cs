@@ -5,6 +5,7 @@ namespace PgHa.Postgres;
 /// <summary>The few libc calls the controller needs: signals, liveness, pidfd (Linux 5.3+).</summary>
 internal static class Posix
 {
+    public const int SIGINT = 2;
     public const int SIGQUIT = 3;
     public const int SIGKILL = 9;
     private const int ESRCH = 3;

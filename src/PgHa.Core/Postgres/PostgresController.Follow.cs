@@ -114,14 +114,60 @@ public sealed partial class PostgresController
             return null;
         }
         var need = RewindCheck.Decide(localTimeline, localLsn, inRecovery, upstreamTimeline, history);
-        PostgresLog.DivergenceChecked(_logger, upstream.Name, localTimeline, Lsn.Format(localLsn), inRecovery, upstreamTimeline, need switch
+        var verdict = need switch
         {
             RewindNeed.NotNeeded => "can follow as it is",
             RewindNeed.Needed => "diverged",
             _ => "former primary stopped before the fork point; pg_rewind decides",
-        });
+        };
+        // A former primary whose shutdown checkpoint record ends exactly at the fork point (a clean switchover: the
+        // candidate received that record and branched right after it) has not diverged; reading the record's end with
+        // pg_waldump, as Patroni does, spares it a pg_rewind run.
+        if (need == RewindNeed.AskPgRewind && !running && history.FirstOrDefault(e => e.Timeline == localTimeline) is { } fork
+            && await ShutdownCheckpointEndAsync(localTimeline, localLsn, ct).ConfigureAwait(false) is { } end)
+        {
+            if (end == fork.SwitchLsn)
+            {
+                need = RewindNeed.NotNeeded;
+                verdict = $"former primary whose shutdown checkpoint ends at the fork point {Lsn.Format(end)}: can follow as it is";
+            }
+            else verdict = $"former primary whose shutdown checkpoint ends at {Lsn.Format(end)}, not at the fork point {Lsn.Format(fork.SwitchLsn)}; pg_rewind decides";
+        }
+        PostgresLog.DivergenceChecked(_logger, upstream.Name, localTimeline, Lsn.Format(localLsn), inRecovery, upstreamTimeline, verdict);
         return new DivergenceCheck(need, upstreamTimeline);
     }
+
+    /// <summary>
+    /// Where the shutdown checkpoint record at <paramref name="checkpoint"/> ends, from <c>pg_waldump -n 2</c>: the
+    /// start of the record after it, or the position pg_waldump reports as the end of valid WAL. Null when the record
+    /// at that position is not a shutdown checkpoint or pg_waldump's answer cannot be read (pg_rewind then decides).
+    /// </summary>
+    private async Task<long?> ShutdownCheckpointEndAsync(int timeline, long checkpoint, CancellationToken ct)
+    {
+        ProcessResult result;
+        try
+        {
+            result = await ProcessRunner.RunAsync(Tool("pg_waldump"),
+                ["-p", Path.Combine(DataDir, "pg_wal"), "-t", timeline.ToString(CultureInfo.InvariantCulture), "-s", Lsn.Format(checkpoint), "-n", "2"], ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+        var records = WalDumpRecord().Matches(result.StandardOutput);
+        if (records.Count == 0 || !Lsn.TryParse(records[0].Groups["lsn"].Value, out var first) || first != checkpoint
+            || !records[0].Groups["desc"].Value.StartsWith("CHECKPOINT_SHUTDOWN", StringComparison.Ordinal))
+            return null;
+        if (records.Count > 1) return Lsn.TryParse(records[1].Groups["lsn"].Value, out var next) ? next : null;
+        var end = WalDumpEnd().Match(result.StandardError + result.StandardOutput);
+        return end.Success && Lsn.TryParse(end.Groups["lsn"].Value, out var at) ? at : null;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"lsn: (?<lsn>[0-9A-F]+/[0-9A-F]+), prev [0-9A-F]+/[0-9A-F]+, desc: (?<desc>\S+)")]
+    private static partial System.Text.RegularExpressions.Regex WalDumpRecord();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"invalid record length at (?<lsn>[0-9A-F]+/[0-9A-F]+)")]
+    private static partial System.Text.RegularExpressions.Regex WalDumpEnd();
 
     // The upstream's timeline the way IDENTIFY_SYSTEM reports it: a primary's current insert timeline (its WAL file
     // name; pg_control lags until the post-promote checkpoint), a standby's replay timeline.

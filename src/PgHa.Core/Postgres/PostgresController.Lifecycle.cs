@@ -1,3 +1,4 @@
+using Npgsql;
 using System.Diagnostics;
 using PgHa.Decisions;
 
@@ -40,8 +41,10 @@ public sealed partial class PostgresController
 
     /// <inheritdoc />
     /// <remarks>
-    /// Refuses while the write fence has tripped. <c>pg_ctl promote -w</c> (bounded by pg_ctl_timeout), then
-    /// CHECKPOINT: until it, pg_control keeps the old timeline, and pg_rewind from this node would misjudge.
+    /// Refuses while the write fence has tripped. <c>pg_promote(wait => false)</c>, then <c>pg_is_in_recovery()</c>
+    /// on the same connection every 10 ms until the server accepts writes (bounded by pg_ctl_timeout): pg_ctl promote -w
+    /// and pg_promote(wait => true) look only every 100 ms, and a switchover's write outage lasts until the promotion is
+    /// seen. Then CHECKPOINT: until it, pg_control keeps the old timeline, and pg_rewind from this node would misjudge.
     /// A server that already is a primary is left alone.
     /// </remarks>
     public async Task PromoteAsync(CancellationToken cancellationToken)
@@ -49,11 +52,24 @@ public sealed partial class PostgresController
         RefuseIfFenceTripped("promote");
         if (LivePostmasterPid() is null) throw new InvalidOperationException("PostgreSQL is not running: nothing to promote");
         var started = Stopwatch.StartNew();
-        if (!await AnswersAsPrimaryAsync(cancellationToken).ConfigureAwait(false))
+        await using (var connection = await OpenLocalAsync(cancellationToken).ConfigureAwait(false))
         {
-            PostgresLog.Promoting(_logger);
-            var result = await PgCtlAsync(["promote", "-D", DataDir, "-w", "-t", PgCtlTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)], cancellationToken).ConfigureAwait(false);
-            if (!result.Succeeded) throw new InvalidOperationException($"pg_ctl promote failed: {result.LastMessage}");
+            if (await InRecoveryAsync(connection, cancellationToken).ConfigureAwait(false))
+            {
+                PostgresLog.Promoting(_logger);
+                await using (var promote = new NpgsqlCommand("SELECT pg_catalog.pg_promote(false)", connection))
+                {
+                    if (await promote.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not true)
+                        throw new InvalidOperationException("pg_promote() could not signal the postmaster");
+                }
+                var until = _time.GetUtcNow() + _options.PgCtlTimeout;
+                while (await InRecoveryAsync(connection, cancellationToken).ConfigureAwait(false))
+                {
+                    if (_time.GetUtcNow() > until)
+                        throw new InvalidOperationException($"the server did not leave recovery within pg_ctl_timeout ({_options.PgCtlTimeout.TotalSeconds:0} s) of pg_promote()");
+                    await Task.Delay(TimeSpan.FromMilliseconds(10), _time, cancellationToken).ConfigureAwait(false);
+                }
+            }
         }
         SetUpstream(null);
         await ExecuteAsync("CHECKPOINT", cancellationToken).ConfigureAwait(false);
@@ -61,14 +77,41 @@ public sealed partial class PostgresController
         PostgresLog.Promoted(_logger, status.Timeline, started.Elapsed);
     }
 
+    private static async Task<bool> InRecoveryAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var query = new NpgsqlCommand("SELECT pg_catalog.pg_is_in_recovery()", connection);
+        return (bool)(await query.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+    }
+
     /// <inheritdoc />
     /// <remarks>
-    /// Graceful and Offline: <c>pg_ctl stop -m fast</c> (clients disconnected, shutdown checkpoint written);
-    /// Immediate and ImmediateNoLock: <c>-m immediate</c>. Bounded by pg_ctl_timeout; when pg_ctl fails or hangs, the
-    /// postmaster and every child are killed with SIGKILL. A stopped server is left alone.
+    /// Graceful: a CHECKPOINT first, while the server still takes writes, so the shutdown checkpoint that follows has
+    /// almost nothing left to flush and the write outage of a switchover stays short (a failed CHECKPOINT only costs
+    /// time, the stop goes ahead). Graceful and Offline then shut down fast (clients disconnected, shutdown checkpoint
+    /// written and, before the postmaster exits, streamed to every connected replica); Immediate and ImmediateNoLock
+    /// shut down immediately. Bounded by pg_ctl_timeout; when the postmaster does not exit in time, it and every child
+    /// are killed with SIGKILL. A stopped server is left alone.
     /// </remarks>
-    public Task StopForDemoteAsync(DemoteMode mode, CancellationToken cancellationToken) =>
-        StopPostmasterAsync(mode is DemoteMode.Graceful or DemoteMode.Offline ? "fast" : "immediate", mode.ToString(), cancellationToken);
+    public async Task StopForDemoteAsync(DemoteMode mode, CancellationToken cancellationToken)
+    {
+        if (mode == DemoteMode.Graceful && LivePostmasterPid() is not null)
+            await CheckpointBeforeStopAsync(cancellationToken).ConfigureAwait(false);
+        await StopPostmasterAsync(mode is DemoteMode.Graceful or DemoteMode.Offline ? "fast" : "immediate", mode.ToString(), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task CheckpointBeforeStopAsync(CancellationToken ct)
+    {
+        var started = Stopwatch.StartNew();
+        try
+        {
+            await ExecuteAsync("CHECKPOINT", ct).ConfigureAwait(false);
+            PostgresLog.CheckpointBeforeStop(_logger, started.Elapsed, "");
+        }
+        catch (Exception ex) when ((IsNotAnswering(ex) || ex is PostgresException) && !ct.IsCancellationRequested)
+        {
+            PostgresLog.CheckpointBeforeStop(_logger, started.Elapsed, $"; it failed ({ex.Message}), stopping anyway");
+        }
+    }
 
     /// <inheritdoc />
     /// <remarks>

@@ -76,6 +76,8 @@ public static class PostgresEventId
     public const int RolesCreated = 3132;
     /// <summary>The lock file of a dead (zombie) postmaster was removed so a restart need not wait for init to reap it.</summary>
     public const int StaleLockRemoved = 3133;
+    /// <summary>The CHECKPOINT before a graceful stop finished (or failed; the stop goes ahead).</summary>
+    public const int CheckpointBeforeStop = 3134;
 }
 
 internal static partial class PostgresLog
@@ -110,19 +112,22 @@ internal static partial class PostgresLog
     [LoggerMessage(EventId = PostgresEventId.RefusedByFence, Level = LogLevel.Warning, Message = "refusing to {Action}: the write fence has expired, so this node may not run a primary until the lock is confirmed again")]
     public static partial void RefusedByFence(ILogger logger, string action);
 
-    [LoggerMessage(EventId = PostgresEventId.Promoting, Level = LogLevel.Information, Message = "promoting the replica (pg_ctl promote), then CHECKPOINT so the new timeline is in pg_control for pg_rewind")]
+    [LoggerMessage(EventId = PostgresEventId.Promoting, Level = LogLevel.Information, Message = "promoting the replica (pg_promote), then CHECKPOINT so the new timeline is in pg_control for pg_rewind")]
     public static partial void Promoting(ILogger logger);
 
     [LoggerMessage(EventId = PostgresEventId.Promoted, Level = LogLevel.Information, Message = "promoted to primary on timeline {Timeline} in {Elapsed}")]
     public static partial void Promoted(ILogger logger, int timeline, TimeSpan elapsed);
 
-    [LoggerMessage(EventId = PostgresEventId.Stopping, Level = LogLevel.Information, Message = "stopping PostgreSQL (pg_ctl stop -m {Mode}) for demote mode {DemoteMode}")]
+    [LoggerMessage(EventId = PostgresEventId.CheckpointBeforeStop, Level = LogLevel.Information, Message = "CHECKPOINT before the graceful stop took {Elapsed}{Problem}")]
+    public static partial void CheckpointBeforeStop(ILogger logger, TimeSpan elapsed, string problem);
+
+    [LoggerMessage(EventId = PostgresEventId.Stopping, Level = LogLevel.Information, Message = "stopping PostgreSQL ({Mode} shutdown) for demote mode {DemoteMode}")]
     public static partial void Stopping(ILogger logger, string mode, string demoteMode);
 
     [LoggerMessage(EventId = PostgresEventId.Stopped, Level = LogLevel.Information, Message = "PostgreSQL stopped in {Elapsed}")]
     public static partial void Stopped(ILogger logger, TimeSpan elapsed);
 
-    [LoggerMessage(EventId = PostgresEventId.Killed, Level = LogLevel.Warning, Message = "pg_ctl stop did not stop the postmaster ({Error}); sent SIGKILL to postmaster {Pid} and its children")]
+    [LoggerMessage(EventId = PostgresEventId.Killed, Level = LogLevel.Warning, Message = "the postmaster did not stop ({Error}); sent SIGKILL to postmaster {Pid} and its children")]
     public static partial void Killed(ILogger logger, int pid, string error);
 
     [LoggerMessage(EventId = PostgresEventId.Following, Level = LogLevel.Information, Message = "configured to follow {Upstream} (primary_conninfo host {Host} port {Port}, slot {Slot}); {Then}")]

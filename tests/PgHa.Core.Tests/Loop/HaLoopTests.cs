@@ -179,6 +179,81 @@ public sealed class HaLoopTests
         pg.Verify(p => p.SyncReplicationSlotsAsync(It.Is<IReadOnlyCollection<string>>(s => s.SequenceEqual(new[] { "node_2_b" })), It.IsAny<CancellationToken>()), Times.Once);
     }
 
+    /// <summary>
+    /// Moves the fake clock in steps (50 ms by default) until <paramref name="task"/> completes (at most <paramref name="steps"/>
+    /// steps), giving the background action real time after each step to run and register its next delay: a delay
+    /// registered after an advance would otherwise wait for the next one.
+    /// </summary>
+    private async Task AdvanceUntilAsync(Task task, int steps, int stepMilliseconds = 50)
+    {
+        for (var i = 0; i < steps && !task.IsCompleted; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(stepMilliseconds));
+            await Task.WhenAny(task, Task.Delay(TimeSpan.FromMilliseconds(20), TimeProvider.System));
+        }
+    }
+
+    [Test]
+    public async Task ASwitchoverStopsGracefullyReleasesTheLockAndComesBackAsTheNewLeadersReplicaInTheSameAction()
+    {
+        // node1 leads; node2 is a member and the named candidate of a switchover request.
+        Seed(ClusterKeys.Initialize, "7000000000000000001");
+        var candidate = Dcs("node2");
+        Seed("members/node2", """{"conn_url":"postgres://127.0.0.1:5433/postgres","api_url":"http://127.0.0.1:8009/patroni","state":"running","role":"replica","xlog_location":100,"timeline":1}""");
+        var me = Dcs("node1");
+        await me.TryAcquireLeaderLockAsync(Ttl, CancellationToken.None);
+        Seed(ClusterKeys.Failover, """{"leader":"node1","member":"node2"}""");
+        var pg = Postgres(Primary());
+        var order = new List<string>();
+        pg.Setup(p => p.StopForDemoteAsync(DemoteMode.Graceful, It.IsAny<CancellationToken>()))
+            .Callback(() => order.Add("stop graceful")).Returns(Task.CompletedTask);
+        pg.Setup(p => p.FollowAsync(It.IsAny<Member?>(), It.IsAny<CancellationToken>()))
+            .Callback((Member? m, CancellationToken _) => order.Add($"follow {m?.Name ?? "nobody"} (leader key: {_store.PeekLeader(Prefix)?.Holder ?? "none"})"))
+            .Returns(Task.CompletedTask);
+        var loop = Loop(me, pg, Peers(new PeerStatus("node2", true) { Role = MemberRole.Replica, Lsn = 100, Timeline = 1 }));
+
+        var result = await loop.RunCycleAsync(CancellationToken.None);
+
+        Assert.That(result.Plan.Describe(), Does.Contain("demote-graceful"));
+        Assert.That(_store.PeekLeader(Prefix), Is.Null, "the lock is released right after the graceful stop");
+        Assert.That(loop.Background.IsCompleted, Is.False, "the demotion waits for the candidate to take the lock");
+        // The candidate takes the lock: not followed while its member key still says replica (it has not promoted).
+        await candidate.TryAcquireLeaderLockAsync(Ttl, CancellationToken.None);
+        await AdvanceUntilAsync(loop.Background, steps: 5);
+        Assert.That(loop.Background.IsCompleted, Is.False, "the demoted node waits for the new leader to run as a primary");
+        // Promoted, it publishes role master; the demoted node notices at its next look and follows it.
+        Seed("members/node2", """{"conn_url":"postgres://127.0.0.1:5433/postgres","api_url":"http://127.0.0.1:8009/patroni","state":"running","role":"master","xlog_location":200,"timeline":2}""");
+        await AdvanceUntilAsync(loop.Background, steps: 20);
+        Assert.That(loop.Background.IsCompleted, Is.True, "the demoted node follows the promoted leader within a few polls");
+        await loop.Background;
+
+        Assert.That(order, Is.EqualTo(new[] { "stop graceful", "follow node2 (leader key: node2)" }));
+        Assert.That(loop.Memory.Busy, Is.Null);
+        Assert.That(loop.Memory.HeldLock, Is.Null);
+    }
+
+    [Test]
+    public async Task AfterAGracefulDemotionWithNoPrimaryLeaderWithinTwoLoopWaitsTheNodeStartsAsAReplicaOfNobody()
+    {
+        Seed(ClusterKeys.Initialize, "7000000000000000001");
+        Seed("members/node2", """{"conn_url":"postgres://127.0.0.1:5433/postgres","api_url":"http://127.0.0.1:8009/patroni","state":"running","role":"replica","xlog_location":100,"timeline":1}""");
+        var me = Dcs("node1");
+        await me.TryAcquireLeaderLockAsync(Ttl, CancellationToken.None);
+        Seed(ClusterKeys.Failover, """{"leader":"node1","member":"node2"}""");
+        var pg = Postgres(Primary());
+        pg.Setup(p => p.StopForDemoteAsync(DemoteMode.Graceful, It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
+        pg.Setup(p => p.FollowAsync(null, It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
+        var loop = Loop(me, pg, Peers(new PeerStatus("node2", true) { Role = MemberRole.Replica, Lsn = 100, Timeline = 1 }));
+
+        await loop.RunCycleAsync(CancellationToken.None);
+        await AdvanceUntilAsync(loop.Background, steps: 30, stepMilliseconds: 1000); // 2 × loop_wait (10 s) = 20 s, and some
+        Assert.That(loop.Background.IsCompleted, Is.True, "after 2 × loop_wait without a primary leader it starts anyway");
+        await loop.Background;
+
+        pg.Verify(p => p.FollowAsync(null, It.IsAny<CancellationToken>()), Times.Once);
+        Assert.That(_store.PeekLeader(Prefix), Is.Null);
+    }
+
     [Test]
     public async Task ShutdownOfTheLeaderStopsPostgresCleanlyAndHandsTheLockBackAtOnce()
     {
