@@ -128,7 +128,7 @@ internal sealed class FaultProxy : IAsyncDisposable
     }
 
     public override string ToString() =>
-        $"{Name} {Endpoint}→{_target} [→target {Mode(Direction.ToTarget)}, →client {Mode(Direction.ToClient)}{(_refusing ? ", cut" : "")}]";
+        $"{Name} {Endpoint}→{_target} [→target {Mode(Direction.ToTarget)}, →client {Mode(Direction.ToClient)}{(_refusing ? ", cut" : "")}; {Accepted} connections forwarded, {Refused} refused]";
 
     private List<Connection> Snapshot()
     {
