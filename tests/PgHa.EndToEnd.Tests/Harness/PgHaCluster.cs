@@ -52,7 +52,14 @@ internal sealed class PgHaCluster : IAsyncDisposable
     /// Writes the configuration and starts the DCS made by <paramref name="createDcs"/> (from the cluster's directory and
     /// two free loopback ports) and the three agents (does not wait for them).
     /// </summary>
-    public static async Task<PgHaCluster> StartAsync(Func<string, IReadOnlyList<int>, IClusterDcs> createDcs)
+    public static Task<PgHaCluster> StartAsync(Func<string, IReadOnlyList<int>, IClusterDcs> createDcs) => StartAsync(createDcs, configure: null);
+
+    /// <summary>
+    /// As <see cref="StartAsync(Func{string, IReadOnlyList{int}, IClusterDcs})"/>, and <paramref name="configure"/> (when
+    /// given) turns each node's default YAML into the YAML it runs with — for suites that route a node's DCS or peer
+    /// traffic through a proxy, or add bootstrap settings.
+    /// </summary>
+    public static async Task<PgHaCluster> StartAsync(Func<string, IReadOnlyList<int>, IClusterDcs> createDcs, Func<ClusterNode, string, string>? configure)
     {
         var root = Directory.CreateTempSubdirectory("pgha-e2e-").FullName;
         var ports = E2eEnvironment.FreePorts(8);
@@ -65,7 +72,8 @@ internal sealed class PgHaCluster : IAsyncDisposable
             foreach (var node in nodes)
             {
                 Directory.CreateDirectory(node.Dir);
-                await File.WriteAllTextAsync(node.ConfigPath, node.Yaml(Scope, dcs.YamlSection));
+                var yaml = node.Yaml(Scope, dcs.YamlSection);
+                await File.WriteAllTextAsync(node.ConfigPath, configure is null ? yaml : configure(node, yaml));
             }
             foreach (var node in nodes) node.StartAgent();
             return cluster;
