@@ -4,6 +4,7 @@ using PgHa.Decisions;
 using PgHa.Host.Ctl;
 
 // pgha: the PgHa daemon and CLI.
+PgHa.Host.Daemon.NativeMemory.UseOneMallocArena();
 return PgHaCli.Run(args, new CtlRuntime());
 
 /// <summary>Command-line entry of <c>pgha</c>.</summary>
