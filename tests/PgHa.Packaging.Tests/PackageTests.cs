@@ -112,7 +112,7 @@ public sealed class PackageTests
         var tools = Path.Combine(_work, "tools");
         await RunAsync(_work, "dotnet", "tool", "install", "PgHa.Tool", "--version", _version, "--tool-path", tools, "--add-source", _feed);
         var output = await RunAsync(_work, Path.Combine(tools, "pgha"), "--help");
-        Assert.That(output, Does.Contain("Usage: pgha"));
+        Assert.That(output, Does.Contain("Usage:").And.Contain("pgha [command] [options]").And.Contain("run <CONFIG>"));
     }
 
     private static string RepositoryRoot()
