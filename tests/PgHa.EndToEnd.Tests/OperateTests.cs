@@ -244,6 +244,9 @@ public sealed class OperateTests
             await Task.Delay(TimeSpan.FromMilliseconds(200), TimeProvider.System);
         }
         Assert.That(answer, Is.EqualTo((old.PgPort, false)), Because($"a connection through HAProxy (port {haproxy.Port}) reaches the leader {old.Name} (port {old.PgPort}) as a primary; got {answer}; haproxy log:\n{ProcessLauncher.Tail(haproxy.LogPath, 30)}"));
+        // HAProxy starts every server as up and marks one down only after `fall` failed checks: until the replicas'
+        // checks have failed that often, round-robin may still send a connection to them.
+        await Task.Delay(HaproxyProcess.CheckInterval * 3, TimeProvider.System);
         for (var i = 0; i < 10; i++)
         {
             var again = await haproxy.WhoAnswersAsync();
