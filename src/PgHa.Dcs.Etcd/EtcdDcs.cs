@@ -41,10 +41,10 @@ namespace PgHa.Dcs.Etcd;
 /// <item><b>Acquire</b> — txn: compare <c>create_revision(leader) == 0</c>, then put <c>leader = name</c> with the lease.
 /// The lock's version is the put's revision, its session the lease id.</item>
 /// <item><b>Renew</b> — keep-alive, then txn: compare <c>value(leader) == name</c>, <c>mod_revision == held.Version</c> and
-/// <c>lease == mine</c>. The txn is left out when the keep-alive alone proves the same: the connection read the prefix
-/// from etcd less than <c>ttl/4</c> before (a leader's load always does, see <b>Load</b>), its watch has stayed up since
-/// and delivered this connection's own writes, and the leader key still holds this name at <c>held.Version</c> under the
-/// lease just kept alive. The keep-alive shows the lease — and so every key bound to it — alive, and no PgHa node
+/// <c>lease == mine</c>. The txn is left out when the keep-alive alone proves the same: etcd confirmed the leader key
+/// less than <c>ttl/4</c> before (a range read of the prefix, see <b>Load</b>, or an earlier renew txn that held), the
+/// watch has stayed up since and delivered this connection's own writes, and the leader key still holds this name at
+/// <c>held.Version</c> under the lease just kept alive. The keep-alive shows the lease — and so every key bound to it — alive, and no PgHa node
 /// deletes or replaces a live lock of another (acquire needs the key absent, release compares the holder's own name),
 /// so only someone writing etcd by hand within the watch's delivery delay could slip past; the lock would still expire
 /// with the lease. Patroni's renewal checks nothing beyond its cached view. Only if the lease alone differs (the key was written under an older lease of this node, or by a
@@ -58,8 +58,11 @@ namespace PgHa.Dcs.Etcd;
 /// (decimal), parsed by <see cref="ClusterStateReader"/>. Once the connection watches (from its first
 /// <see cref="WaitForChangeAsync"/> on, as the HA loop of every node does) and the leader key does not hold this
 /// member's name, a load is answered from the watch-fed copy of the prefix instead, without a request, while that copy
-/// is trusted (see <b>Watch</b>). The leader keeps reading etcd: a DCS outage must fail its load, as the HA loop expects
-/// (it then keeps a primary only while the lock is guaranteed), and the read lets its renewal skip the txn. The copy
+/// is trusted (see <b>Watch</b>). The leader reads etcd unless etcd confirmed its lock less than <c>ttl/4</c> before
+/// under the same stream (then the renewal that follows skips its txn as well): with ttl 10 and loop_wait 2 every other
+/// leader cycle reads, with loop_wait ≥ ttl/4 every cycle does. The read lets the next renewals skip the txn, and a DCS
+/// outage then fails the load, as the HA loop prefers (it keeps a primary while the lock is guaranteed); in a cycle
+/// answered from the copy the outage fails the renewal instead. The copy
 /// is one consistent revision, it includes every write this connection made (a load waits up to 1 s for the watch to
 /// deliver it, else reads from etcd and restarts the watch), and reads never go back in time; a write by another node
 /// shows as soon as the watch delivers it (milliseconds), like Patroni's etcd3 cache and like ZooKeeper reads. What a
@@ -119,7 +122,7 @@ public sealed partial class EtcdDcs : IDcs
 
     private long _loadRevision;      // revision of the last load, 0 before the first
     private long _ownWriteRevision;  // revision of this connection's last write that changed a key
-    private LinearizableRead? _linearizableRead; // the last range read merged into a trusted copy
+    private LockConfirmation? _lockConfirmation; // etcd's last confirmation of the leader key under a live stream
     private ClusterState? _lastRead;
     private PublishedMember? _published;
     private volatile bool _disposed;
@@ -191,9 +194,10 @@ public sealed partial class EtcdDcs : IDcs
                         RestartWatchStream();
                     }
                 }
-                // The leader reads etcd itself: an outage must fail its load (the HA loop then keeps a primary only
-                // while its lock is guaranteed), and its renewal relies on that read.
-                if (found && !HeldByMe(cached)) return Loaded(cached, cachedRevision);
+                // The leader answers from the copy only while its lock is confirmed (see LockConfirmedRecently); otherwise
+                // it reads etcd, which both confirms the lock for the renewal that follows and makes an outage fail this
+                // load (the HA loop then keeps a primary only while its lock is guaranteed).
+                if (found && (!HeldByMe(cached) || LockConfirmedRecently())) return Loaded(cached, cachedRevision);
             }
             var sentAt = _time.GetTimestamp();
             var ticket = _cache.BeginRead();
@@ -202,7 +206,7 @@ public sealed partial class EtcdDcs : IDcs
             var revision = response.Header.Revision;
             if (!_cache.Merge(response.Kvs, revision, ticket)) StartOverAfterStoreWentBack(revision, ticket.Revision);
             var epoch = _cache.TrustedEpoch;
-            if (epoch >= 0) Volatile.Write(ref _linearizableRead, new LinearizableRead(sentAt, epoch));
+            if (epoch >= 0) Volatile.Write(ref _lockConfirmation, new LockConfirmation(sentAt, epoch));
             return Loaded(response.Kvs, revision);
         }, cancellationToken);
 
@@ -213,19 +217,44 @@ public sealed partial class EtcdDcs : IDcs
         return false;
     }
 
-    /// <summary>A range read merged into a trusted copy: when it was sent, and under which watch stream.</summary>
-    private sealed record LinearizableRead(long SentAt, long Epoch);
+    /// <summary>
+    /// A linearizable answer from etcd about the leader key, under a live watch stream: a range read merged into the
+    /// trusted copy, or a renew txn whose comparison held. When its request was sent, and under which stream.
+    /// </summary>
+    private sealed record LockConfirmation(long SentAt, long Epoch);
 
     /// <summary>
-    /// Whether the lock at <paramref name="revision"/> is confirmed without a txn: this connection read the prefix from
-    /// etcd less than <c>ttl/4</c> ago, its watch stayed up since, and the copy — including this connection's own last
-    /// write — still holds this member's name at that revision under <paramref name="lease"/>.
+    /// Whether the lock at <paramref name="revision"/> is confirmed without a txn: etcd confirmed the leader key (a range
+    /// read or a renew txn) less than <c>ttl/4</c> ago, this connection's watch stayed up since, and the copy — including
+    /// this connection's own last write — still holds this member's name at that revision under <paramref name="lease"/>.
     /// </summary>
     private bool OwnershipConfirmed(long revision, long lease, TimeSpan ttl)
     {
-        if (Volatile.Read(ref _linearizableRead) is not { } read) return false;
-        if (_time.GetElapsedTime(read.SentAt) >= ttl / KeepAliveSkipDivisor) return false;
-        return _cache.Confirms(_leaderKey, _memberValue, revision, lease, read.Epoch, Interlocked.Read(ref _ownWriteRevision));
+        if (Volatile.Read(ref _lockConfirmation) is not { } confirmed) return false;
+        if (_time.GetElapsedTime(confirmed.SentAt) >= ttl / KeepAliveSkipDivisor) return false;
+        return _cache.Confirms(_leaderKey, _memberValue, revision, lease, confirmed.Epoch, Interlocked.Read(ref _ownWriteRevision));
+    }
+
+    /// <summary>
+    /// Whether a leader's load may come from the copy: etcd confirmed the leader key less than <c>ttl/4</c> ago (the
+    /// lease's TTL) under the stream that is still up, so the renewal that follows needs no txn either.
+    /// </summary>
+    /// <remarks>
+    /// This halves a leader's requests when loop_wait is less than <c>ttl/4</c> (with ttl 10 and loop_wait 2 every other
+    /// cycle reads etcd) and changes nothing otherwise. It does not weaken what the leader knows before it acts as
+    /// primary: every renewal still sends a keep-alive, which proves the lease — and so every key bound to it — alive,
+    /// and the renewal skips its txn only under the same condition as before (a confirmation by etcd itself younger than
+    /// <c>ttl/4</c>, the watch up since and showing the key unchanged). What such a cycle gives up is only the early
+    /// failure of the load in an outage: if etcd stops answering, the cycle fails at the renewal's keep-alive (after the
+    /// request deadline) instead of at the load, and the HA loop then demotes as for a lost lock rather than riding the
+    /// outage out on the lock's remaining validity — which is what Patroni does at every failed cycle.
+    /// </remarks>
+    private bool LockConfirmedRecently()
+    {
+        var seconds = Volatile.Read(ref _leaseTtlSeconds);
+        if (seconds <= 0 || Volatile.Read(ref _lockConfirmation) is not { } confirmed) return false;
+        return confirmed.Epoch == _cache.TrustedEpoch
+            && _time.GetElapsedTime(confirmed.SentAt) < TimeSpan.FromSeconds(seconds) / KeepAliveSkipDivisor;
     }
 
     /// <summary>etcd answered older than it had before (a restore): revisions remembered from before would hold back loads and wake-ups.</summary>
@@ -235,7 +264,7 @@ public sealed partial class EtcdDcs : IDcs
         Interlocked.Exchange(ref _loadRevision, 0);
         Interlocked.Exchange(ref _ownWriteRevision, 0);
         Volatile.Write(ref _published, null);
-        Volatile.Write(ref _linearizableRead, null);
+        Volatile.Write(ref _lockConfirmation, null);
         RestartWatchStream();
     }
 
@@ -296,8 +325,15 @@ public sealed partial class EtcdDcs : IDcs
                     Compare = { ValueIsMine(), ModRevisionIs(_leaderKey, revision), LeaseIs(_leaderKey, lease) },
                     Failure = { new RequestOp { RequestRange = new RangeRequest { Key = _leaderKey } } },
                 };
+                // The stream the txn's answer is confirmed under must be up from before it was sent.
+                var epoch = _cache.TrustedEpoch;
+                var sentAt = _time.GetTimestamp();
                 var response = await _kv.TxnAsync(renew, cancellationToken: c).ResponseAsync.ConfigureAwait(false);
-                if (response.Succeeded) return new LeaderLock(MemberName, held.Version, Session(lease));
+                if (response.Succeeded)
+                {
+                    if (epoch >= 0) Volatile.Write(ref _lockConfirmation, new LockConfirmation(sentAt, epoch));
+                    return new LeaderLock(MemberName, held.Version, Session(lease));
+                }
 
                 // Still our name at the same revision, only under another lease: re-bind it to ours (Patroni >= 3.0.3).
                 var current = response.Responses.Count > 0 ? response.Responses[0].ResponseRange?.Kvs : null;
@@ -535,7 +571,7 @@ public sealed partial class EtcdDcs : IDcs
         if (!string.IsNullOrEmpty(granted.Error) || granted.ID == 0)
             throw new RpcException(new Status(StatusCode.Unavailable, $"lease grant refused: {granted.Error}"));
         _leaseId = granted.ID;
-        _leaseTtlSeconds = seconds;
+        Volatile.Write(ref _leaseTtlSeconds, seconds);
         _leaseConfirmedAt = grantSent;
         Log.LeaseGranted(_logger, granted.ID, granted.TTL, MemberName);
         return granted.ID;

@@ -199,9 +199,10 @@ public sealed class EtcdWatchTests
     }
 
     /// <summary>
-    /// A watching leader reads etcd for its loads, and a renewal right after such a read needs only the keep-alive; once
-    /// the read is ttl/4 old, or the watch delivered a change of the key (someone writing etcd by hand), the renewal asks
-    /// etcd with the txn again — and a replaced key is not renewed.
+    /// A watching leader reads etcd for its loads unless etcd confirmed its lock less than ttl/4 before, and a renewal
+    /// right after such a confirmation needs only the keep-alive; once the confirmation is ttl/4 old, or the watch
+    /// delivered a change of the key (someone writing etcd by hand), the renewal asks etcd with the txn again — which
+    /// confirms the lock for the next load — and a replaced key is not renewed.
     /// </summary>
     [Test]
     public async Task AWatchingLeaderReadsEtcdAndRenewsWithTheKeepAliveAloneRightAfterThatRead()
@@ -222,7 +223,12 @@ public sealed class EtcdWatchTests
         Assert.That(await CountAsync(() => leader.TryRenewLeaderLockAsync(held!, ttl, Ct)), Is.EqualTo("LeaseKeepAlive 1"), "right after the read");
         time.Advance(TimeSpan.FromSeconds(2));
         Assert.That(await CountAsync(() => leader.TryRenewLeaderLockAsync(held!, ttl, Ct)), Is.EqualTo("LeaseKeepAlive 1, Txn 1"), "the read is ttl/4 old");
-        Assert.That(await CountAsync(() => leader.LoadClusterAsync(Ct)), Is.EqualTo("Range 1"));
+        Assert.That(await CountAsync(() => leader.LoadClusterAsync(Ct)), Is.EqualTo(""), "the txn just confirmed the lock: the load comes from the watch");
+        Assert.That(await CountAsync(() => leader.TryRenewLeaderLockAsync(held!, ttl, Ct)), Is.EqualTo("LeaseKeepAlive 1"));
+        time.Advance(TimeSpan.FromSeconds(1.9));
+        Assert.That(await CountAsync(() => leader.LoadClusterAsync(Ct)), Is.EqualTo(""), "confirmed 1.9 s ago");
+        time.Advance(TimeSpan.FromSeconds(0.1));
+        Assert.That(await CountAsync(() => leader.LoadClusterAsync(Ct)), Is.EqualTo("Range 1"), "confirmed ttl/4 ago: the leader reads etcd");
         Assert.That(await CountAsync(() => leader.TryRenewLeaderLockAsync(held!, ttl, Ct)), Is.EqualTo("LeaseKeepAlive 1"));
 
         // Someone re-writes the key by hand (same name, same lease, new revision): once the watch delivered it, the
@@ -237,11 +243,12 @@ public sealed class EtcdWatchTests
     }
 
     /// <summary>
-    /// While etcd is frozen (sockets open, nothing answered), the leader's load fails as unavailable — the HA loop's
-    /// outage handling depends on it — while a replica's load is answered from its watch at once, as Patroni's is.
+    /// While etcd is frozen (sockets open, nothing answered), the leader's renewal fails as unavailable, and so does its
+    /// load once etcd's last confirmation of its lock is ttl/4 old — the HA loop's outage handling depends on that —
+    /// while a replica's load is answered from its watch at once, as Patroni's is.
     /// </summary>
     [Test]
-    public async Task DuringAFreezeTheLeadersLoadFailsWhileAReplicasLoadComesFromItsWatch()
+    public async Task DuringAFreezeTheLeadersRenewalAndLoadFailWhileAReplicasLoadComesFromItsWatch()
     {
         var scope = EtcdTestEnvironment.NewScope();
         var leader = Connect(scope, "node1");
@@ -249,12 +256,14 @@ public sealed class EtcdWatchTests
         await StartWatchingAsync(leader);
         await StartWatchingAsync(replica);
         var wake = replica.WaitForChangeAsync(TimeSpan.FromSeconds(30), Ct);
-        Assert.That(await leader.TryAcquireLeaderLockAsync(Ttl, Ct), Is.Not.Null);
+        var held = await leader.TryAcquireLeaderLockAsync(Ttl, Ct);
+        Assert.That(held, Is.Not.Null);
         Assert.That(await wake.WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System, Ct), Is.True);
         Assert.That((await leader.LoadClusterAsync(Ct)).LeaderName, Is.EqualTo("node1"));
         Assert.That((await replica.LoadClusterAsync(Ct)).LeaderName, Is.EqualTo("node1"));
 
         await _server.FreezeAsync();
+        Assert.That(async () => await leader.TryRenewLeaderLockAsync(held!, Ttl, Ct), Throws.TypeOf<DcsUnavailableException>(), "the keep-alive gets no answer");
         var started = TimeProvider.System.GetTimestamp();
         Assert.That(async () => await leader.LoadClusterAsync(Ct), Throws.TypeOf<DcsUnavailableException>());
         var leaderTook = TimeProvider.System.GetElapsedTime(started);
