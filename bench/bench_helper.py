@@ -378,6 +378,7 @@ def cmd_dcs_outage(timeout, nodes, etcd_pid, stop_s):
     acks = []  # (monotonic completion, port)
     fails = []  # monotonic completion of failed attempts
     t_stop = t_cont = cont_epoch = None
+    acked_n = []
     whole = {}  # 't': when the cluster was whole again after SIGCONT (polled every 100 ms by a thread)
 
     def poll_whole():
@@ -422,6 +423,7 @@ def cmd_dcs_outage(timeout, nodes, etcd_pid, stop_s):
                 port = str(conn.info.port)
                 conn.cursor().execute('insert into bench_acked (run, n) values (%s, %s)', (token, i))
                 acks.append((time.monotonic(), port))
+                acked_n.append(i)
             except Exception:
                 fails.append(time.monotonic())
                 try:
@@ -463,6 +465,7 @@ def cmd_dcs_outage(timeout, nodes, etcd_pid, stop_s):
           'heal_first_write_s': round(after[0][0] - t_cont, 3) if after else None,
           'writes_after_on': port_name.get(after[0][1]) if after else None,
           'heal_whole_s': round(whole['t'] - t_cont, 3) if 't' in whole else None,
+          'acked_writes': len(acked_n), 'lost_acked_writes': count_lost(nodes, token, acked_n) if after else None,
           'not_whole_why': None if 't' in whole else whole.get('why'),
           'cont_epoch': cont_epoch})
 
@@ -669,11 +672,13 @@ METRICS = [
     ('dcs_stop_s', 'DCS outage: SIGSTOP -> last write the primary acknowledged', 's', '(info)', False),
     ('dcs_heal_write_s', 'DCS outage: SIGCONT -> first acknowledged write', 's', '(info)', False),
     ('dcs_heal_whole_s', 'DCS outage: SIGCONT -> leader + 2 streaming replicas', 's', '(info)', False),
+    ('dcs_lost', 'DCS outage: acknowledged writes lost', 'writes', '0', False),
     ('rss_agent_mib', 'idle RSS per agent (mean of 3 agents)', 'MiB', '<= 30 MiB', False),
     ('pss_agent_mib', 'idle PSS per agent (mean of 3 agents)', 'MiB', '(info)', False),
     ('rss_agent_fencer_mib', 'idle RSS per agent incl. fencer ((3 agents + all fencers) / 3)', 'MiB', '<= 30 MiB',
      False),
     ('cpu_agent_s', 'idle CPU per agent (utime+stime from /proc/PID/stat, mean of 3)', 's/min', '(info)', False),
+    ('cpu_agent_fencer_s', 'idle CPU per agent incl. fencer ((3 agents + all fencers) / 3)', 's/min', '(info)', False),
     ('etcd_rps', 'etcd requests/s while idle (gRPC messages received, all clients)', '/s', "<= Patroni's", False),
     ('etcd_mvcc_ops', 'etcd MVCC ops/s while idle (range + txn + put + delete)', '/s', '(info)', False),
     ('rest_rps', 'REST GET /primary on the leader under wrk -t2 -c16: throughput', 'req/s', '(info)', True),
@@ -860,8 +865,9 @@ def cmd_summarize(system, files_dir, load, profile, ttl, loop_wait, retry_timeou
         if dcs.get('ok'):
             metrics['dcs_stop_s'] = dcs['stop_accepting_s'] if dcs.get('stopped_accepting_writes') else 'kept writing'
             metrics['dcs_heal_write_s'] = dcs.get('heal_first_write_s')
+            metrics['dcs_lost'] = dcs.get('lost_acked_writes')
         else:
-            metrics['dcs_stop_s'] = metrics['dcs_heal_write_s'] = None
+            metrics['dcs_stop_s'] = metrics['dcs_heal_write_s'] = metrics['dcs_lost'] = None
         metrics['dcs_heal_whole_s'] = dcs.get('heal_whole_s') if dcs.get('ok') else None
     rl = ok_value('rest_load', 'rps', 'rest_rps')
     if rl is not None:
@@ -887,6 +893,8 @@ def cmd_summarize(system, files_dir, load, profile, ttl, loop_wait, retry_timeou
                                   and a['fencer_pid'] == b['fencer_pid'] else None}
         if len(per) == len(c1['nodes']):
             metrics['cpu_agent_s'] = round(sum(v['agent_s'] for v in per.values()) / len(per) * 60.0 / window, 2)
+            metrics['cpu_agent_fencer_s'] = round(sum(v['agent_s'] + (v['fencer_s'] or 0) for v in per.values())
+                                                  / len(per) * 60.0 / window, 2)
         details['cpu'] = {'window_s': round(window, 1), 'per_agent': per}
     m0, m1 = load_json('etcd0'), load_json('etcd1')
     if m0 and m1:
