@@ -263,18 +263,23 @@ def create_acked_table(leader):
 
 
 def count_lost(nodes, token, acked):
-    """Acknowledged writes of this writer that the current primary does not have (None if it cannot be asked)."""
-    try:
-        conn = psycopg2.connect(writer_dsn(nodes))
+    """Acknowledged writes of this writer that the current primary does not have (None if it cannot be asked
+    within 10 s: right after a promotion the primary may still be settling)."""
+    deadline = time.monotonic() + 10
+    while True:
         try:
-            cur = conn.cursor()
-            cur.execute('select n from bench_acked where run = %s', (token,))
-            present = {r[0] for r in cur.fetchall()}
-        finally:
-            conn.close()
-    except Exception:
-        return None
-    return len(set(acked) - present)
+            conn = psycopg2.connect(writer_dsn(nodes))
+            try:
+                cur = conn.cursor()
+                cur.execute('select n from bench_acked where run = %s', (token,))
+                present = {r[0] for r in cur.fetchall()}
+            finally:
+                conn.close()
+            return len(set(acked) - present)
+        except Exception:
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.2)
 
 
 def cmd_failover(mode, timeout, nodes, sync=''):
@@ -497,7 +502,7 @@ def cmd_cpu(nodes):
 def parse_duration_ms(text):
     for unit, f in (('us', 0.001), ('ms', 1.0), ('s', 1000.0), ('m', 60000.0)):
         if text.endswith(unit):
-            return float(text[:-len(unit)]) * f
+            return round(float(text[:-len(unit)]) * f, 3)
     return float(text)
 
 
