@@ -229,14 +229,14 @@ def wait_healthy_before(nodes, what, sync=False, tries=100):
     for _ in range(tries):  # ~10 s (sync: up to 30 s for the sync standby)
         ok, leader, why = healthy(nodes)
         if ok and sync:
-            ok, why = sync_standby(leader)
+            ok, why = sync_standby(leader, nodes)
         if ok:
             return leader, None
         time.sleep(0.1)
     return None, 'cluster not healthy before the %s: %s' % (what, why)
 
 
-def sync_standby(leader):
+def sync_standby(leader, nodes):
     try:
         conn = pg_connect(leader['pg'])
         try:
@@ -249,9 +249,24 @@ def sync_standby(leader):
             conn.close()
     except Exception as e:
         return False, 'sync check failed: %s' % str(e).strip().splitlines()[0]
-    if any(st in ('sync', 'quorum') for _, st in rows):
-        return True, 'ok'
-    return False, 'no synchronous standby yet (synchronous_standby_names=%r, %s)' % (ssn, rows)
+    if not any(st in ('sync', 'quorum') for _, st in rows):
+        return False, 'no synchronous standby yet (synchronous_standby_names=%r, %s)' % (ssn, rows)
+    # PostgreSQL waits for the standby, but only a member named in the DCS sync key may be promoted: GET /sync on the
+    # standbys answers 200 only for those (both systems read the sync key for it)
+    named = [n['name'] for n in nodes if n['name'] != leader['name'] and rest_status(n, '/sync') == 200]
+    if not named:
+        return False, 'pg_stat_replication has a sync standby (%s) but no member answers 200 on GET /sync yet' % rows
+    return True, 'ok'
+
+
+def rest_status(node, path, timeout=2.0):
+    try:
+        with urllib.request.urlopen('http://127.0.0.1:%s%s' % (node['rest'], path), timeout=timeout) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except Exception:
+        return None
 
 
 def create_acked_table(leader):
@@ -284,7 +299,9 @@ def count_lost(nodes, token, acked):
 
 def cmd_failover(mode, timeout, nodes, sync=''):
     timeout = float(timeout)
+    t_wait = time.monotonic()
     leader, err = wait_healthy_before(nodes, 'fault', sync == 'sync', 300 if sync else 100)
+    waited = round(time.monotonic() - t_wait, 3)
     if err:
         emit({'ok': False, 'seconds': None, 'why': err})
         return
@@ -366,6 +383,7 @@ def cmd_failover(mode, timeout, nodes, sync=''):
         result['acked_writes'] = len(acked)
         result['lost_acked_writes'] = count_lost(nodes, token, acked)
     result['synchronous_mode'] = sync == 'sync'
+    result['waited_for_healthy_s'] = waited
     emit(result)
 
 
