@@ -781,7 +781,9 @@ def cmd_report(path, load_text):
             gc, gm = cell([r['metrics'][key] for r in runs['pgha'] if key in r['metrics']])
             if pm is not None and gm is not None and gm > 0 and pm > 0:
                 better = (pm < gm) if higher else (pm > gm)
-                ratio = '%.2fx %s' % (pm / gm, '(equal)' if pm == gm else '(PgHa better)' if better else '(Patroni better)')
+                q = pm / gm
+                ratio = '%sx %s' % ('%.2f' % q if q >= 0.1 else '%.2g' % q,
+                                    '(equal)' if pm == gm else '(PgHa better)' if better else '(Patroni better)')
             elif pm == 0 and gm == 0:
                 ratio = '(equal)'
             else:
