@@ -46,7 +46,6 @@ public sealed record CallbackOptions
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
-        if (string.IsNullOrWhiteSpace(Scope)) problems.Add("scope: callbacks need the cluster name");
         foreach (var action in CallbackActions.All)
             Check(problems, "callbacks." + CallbackActions.ToWire(action), CommandFor(action));
         Check(problems, "pre_promote", PrePromote);

@@ -27,6 +27,7 @@ public sealed class PostgresCallbacks : IPostgresCallbacks
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.Scope, nameof(options));
         var problems = options.Validate();
         if (problems.Count > 0) throw new ArgumentException(string.Join("; ", problems), nameof(options));
         _options = options;
