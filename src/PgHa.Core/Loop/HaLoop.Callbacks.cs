@@ -89,7 +89,8 @@ public sealed partial class HaLoop
             await ExecuteAsync(promote.OnPrePromoteFailed, cluster is null ? null : cluster with { Leader = null }, pg, settings, ct).ConfigureAwait(false);
             return;
         }
-        if (outcome is not null && Memory.HeldLock is null)
+        // The lock must still be ours (renewed by the cycles meanwhile, its guarantee not run out) to promote under it.
+        if (outcome is not null && Memory is var m && (m.HeldLock is null || m.LockValidUntil is not { } until || _time.GetUtcNow() >= until))
         {
             CallbackLog.LockLostBeforePromote(_logger);
             throw new InvalidOperationException("the leader lock was lost while pre_promote ran");
