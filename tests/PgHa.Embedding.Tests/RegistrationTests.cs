@@ -105,6 +105,32 @@ public sealed class RegistrationTests
     }
 
     [Test]
+    public void CallbacksBindFromConfigurationAndACommandThatCannotBeSplitIsNamed()
+    {
+        IOptions<PgHaOptions> Bind(string prePromote)
+        {
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["PgHa:Scope"] = "batman",
+                ["PgHa:Name"] = "node1",
+                ["PgHa:ApiUrl"] = "http://127.0.0.1:8008/patroni",
+                ["PgHa:PostgresConnectAddress"] = "127.0.0.1:5432",
+                ["PgHa:Postgres:DataDirectory"] = "/var/lib/pg",
+                ["PgHa:Callbacks:OnRoleChange"] = "/usr/local/bin/vip.sh 'eth0:1'",
+                ["PgHa:Callbacks:PrePromote"] = prePromote,
+            }).Build();
+            var services = new ServiceCollection();
+            services.AddPgHa(configuration.GetSection("PgHa")).UseDcs("in-memory", _ => new InMemoryDcs(new InMemoryDcsStore(TimeProvider.System), "service", "batman", "node1"));
+            return services.BuildServiceProvider().GetRequiredService<IOptions<PgHaOptions>>();
+        }
+
+        var good = Bind("/usr/local/bin/fence.sh").Value;
+        Assert.That((good.Callbacks.OnRoleChange, good.Callbacks.PrePromote), Is.EqualTo(("/usr/local/bin/vip.sh 'eth0:1'", "/usr/local/bin/fence.sh")));
+        var ex = Assert.Throws<OptionsValidationException>(() => _ = Bind("/usr/local/bin/fence.sh 'oops").Value);
+        Assert.That(ex!.Failures, Is.EqualTo(new[] { "PgHa:Callbacks: pre_promote: '/usr/local/bin/fence.sh 'oops' cannot be split into a command: no closing quotation: the single quote at position 25 is never closed" }));
+    }
+
+    [Test]
     public async Task TheTimingRuleIsCheckedWhenTheHostStartsWithAMessageNamingTheSettings()
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();

@@ -40,6 +40,13 @@ public sealed class SimNode
     private long _previousCycles;
     private long _previousFailures;
 
+    /// <summary>Fault: this node's pre_promote exits 1 (only with <see cref="SimulationOptions.PrePromoteFaults"/>).</summary>
+    public bool PrePromoteRefuses { get; set; }
+    /// <summary>Verdict of this node's last pre_promote (null before the first).</summary>
+    public bool? LastPrePromoteSucceeded { get; set; }
+    /// <summary>How often this node's pre_promote refused.</summary>
+    public int PrePromoteRefusals { get; set; }
+
     /// <summary>The agent answers REST requests (alive and not stopped).</summary>
     public bool AgentAnswers => Actor is { Dead: false } a && a.StalledUntilTicks <= _run.Scheduler.NowTicks;
 
@@ -62,7 +69,8 @@ public sealed class SimNode
             FenceSafetyMargin = _run.Options.FenceSafetyMargin,
         };
         ILogger<HaLoop>? logger = _run.Trace is null ? null : new TraceLogger(_run, Name);
-        var loop = new HaLoop(dcs, pg, peers, options, time, logger) { PlanFilter = _run.Options.PlanFilter };
+        var callbacks = _run.Options.PrePromoteFaults ? new SimCallbacks(_run.Scheduler, actor, this, _run.Record) : null;
+        var loop = new HaLoop(dcs, pg, peers, options, time, logger, callbacks) { PlanFilter = _run.Options.PlanFilter };
         Actor = actor;
         Agent = loop;
         _agentCts = new CancellationTokenSource();

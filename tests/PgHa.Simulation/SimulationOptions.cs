@@ -24,6 +24,12 @@ public sealed record SimulationOptions
     public bool SynchronousMode { get; init; }
     /// <summary><c>synchronous_mode_strict</c> (with <see cref="SynchronousMode"/>).</summary>
     public bool SynchronousModeStrict { get; init; }
+    /// <summary>
+    /// Every node has a <c>pre_promote</c>, and among the faults a node's pre_promote refuses (exit 1) for a while; the
+    /// checker adds the invariant "a node is promoted only right after its pre_promote succeeded". Drawn from a random
+    /// source of its own, so the other faults of a seed stay as they are without it.
+    /// </summary>
+    public bool PrePromoteFaults { get; init; }
     /// <summary>Planted: the write fence does nothing.</summary>
     public bool BrokenFence { get; init; }
     /// <summary>Planted: the DCS lets a node acquire a lock that is still held (promotion without waiting for expiry).</summary>

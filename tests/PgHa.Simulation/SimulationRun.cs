@@ -24,6 +24,7 @@ public sealed class SimulationRun
     private const long WalBytesPerTick = 6_554; // 64 KiB/s of writes on the primary
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(100);
     private readonly Random _random;
+    private readonly Random _prePromoteRandom;
     private readonly List<SimNode> _nodes = [];
     private readonly long _maxLag = 1048576;
     private string? _violation;
@@ -39,6 +40,7 @@ public sealed class SimulationRun
         Seed = seed;
         Options = options;
         _random = new Random(seed);
+        _prePromoteRandom = new Random(unchecked(seed * 7919 + 17));
         Scheduler = new SimScheduler();
         Network = new SimNetwork(_random, options.Nodes);
         Store = new InMemoryDcsStore(new SimTimeProvider(Scheduler, null));
@@ -138,6 +140,8 @@ public sealed class SimulationRun
     internal void OnPromoted(SimPostgresServer server)
     {
         if (_bootstrapped) _promotions++;
+        if (Options.PrePromoteFaults && NodeOf(server.Name) is { LastPrePromoteSucceeded: not true } refused)
+            Fail($"{refused.Name} was promoted although its last pre_promote did not succeed");
         Record(server.Name, $"promoted to timeline {server.Timeline} at lsn {server.Lsn}");
         var cluster = ClusterStateReader.Read(Store.ReadAll(Prefix));
         // Only an explicit failover (no leader named) to this very node may lose data by the operator's choice.
@@ -270,6 +274,7 @@ public sealed class SimulationRun
             while (_violation is null && TotalCycles() < cyclesTarget * 7 / 10)
             {
                 InjectFault();
+                if (Options.PrePromoteFaults) InjectPrePromoteRefusal();
                 Scheduler.RunUntil(Scheduler.NowTicks + RandomSpan(TimeSpan.FromSeconds(0.5), 2 * Ttl).Ticks);
             }
             HealEverything();
@@ -306,7 +311,7 @@ public sealed class SimulationRun
         if (_nodes.Sum(n => n.FailedCycles) is var failed and > 0) Fail($"{failed} HA cycles failed with an exception (a bug; replay with --seed to see it)");
         return new SimulationResult(Seed, TotalCycles(), Scheduler.EventsRun, _violation, (IReadOnlyList<string>?)Trace ?? [],
             healed < TimeSpan.Zero ? TimeSpan.Zero : healed, $"ttl={Ttl.TotalSeconds} loop_wait={LoopWait.TotalSeconds} retry_timeout={RetryTimeout.TotalSeconds}",
-            _nodes.Sum(n => n.Server.FenceTrips), _promotions);
+            _nodes.Sum(n => n.Server.FenceTrips), _promotions) { PrePromoteRefusals = _nodes.Sum(n => n.PrePromoteRefusals) };
     }
 
     private long TotalCycles() => _nodes.Sum(n => n.Cycles);
@@ -408,11 +413,22 @@ public sealed class SimulationRun
         Record("FAULT", what);
     }
 
+    private void InjectPrePromoteRefusal()
+    {
+        var node = _nodes[_prePromoteRandom.Next(_nodes.Count)];
+        var duration = TimeSpan.FromTicks((long)(_prePromoteRandom.NextDouble() * 2 * Ttl.Ticks)) + TimeSpan.FromSeconds(0.5);
+        var what = $"pre_promote of {node.Name} refuses for {duration.TotalSeconds:0.0}s";
+        node.PrePromoteRefuses = true;
+        Later(duration, what, () => node.PrePromoteRefuses = false);
+        Record("FAULT", what);
+    }
+
     private void HealEverything()
     {
         Network.HealAll();
         foreach (var n in _nodes)
         {
+            n.PrePromoteRefuses = false;
             if (n.Actor is { } a)
             {
                 a.StalledUntilTicks = 0;

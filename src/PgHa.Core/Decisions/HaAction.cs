@@ -110,9 +110,19 @@ public sealed record Follow(string? Upstream) : HaAction
     public override string Name => "follow";
 }
 
-/// <summary>Promote the local replica to primary. Runs in the background; the write fence is armed first.</summary>
+/// <summary>
+/// Promote the local replica to primary. Runs in the background; the write fence is armed first. A configured
+/// <c>pre_promote</c> runs before the promotion; when it does not succeed, the node does not promote and runs
+/// <see cref="OnPrePromoteFailed"/> instead.
+/// </summary>
 public sealed record Promote : HaAction
 {
+    /// <summary>Patroni's answer to a failed <c>pre_promote</c>: give the lock back (and stay out of the race for ttl).</summary>
+    public static ImmutableArray<HaAction> ReleaseOnPrePromoteFailure { get; } = [new ReleaseLock()];
+
+    /// <summary>Steps when <c>pre_promote</c> exits non-zero or runs past its bound; by default <see cref="ReleaseOnPrePromoteFailure"/>.</summary>
+    public ImmutableArray<HaAction> OnPrePromoteFailed { get; init; } = ReleaseOnPrePromoteFailure;
+
     /// <inheritdoc />
     public override string Name => "promote";
 }

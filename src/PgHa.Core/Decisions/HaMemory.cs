@@ -43,6 +43,12 @@ public sealed record HaMemory
     /// </summary>
     public SynchronousStandbyBaseline? SyncBaseline { get; init; }
 
+    /// <summary>
+    /// When <c>pre_promote</c> last failed and the lock was given back: for ttl after it this node does not race for
+    /// the lock again (Patroni's back-off), so another node gets its chance.
+    /// </summary>
+    public DateTimeOffset? PrePromoteFailedAt { get; init; }
+
     /// <summary>A freshly started agent.</summary>
     public static HaMemory Initial { get; } = new();
 }

@@ -14,6 +14,10 @@ public static class LeaderRace
         var pg = local.Postgres;
         var request = cluster.HasFailoverRequest ? cluster.Failover : null;
 
+        // Patroni's first rule: a node whose pre_promote just refused stays out of the race for ttl.
+        if (local.Memory.PrePromoteFailedAt is { } refused && now - refused < settings.Ttl)
+            return HealthVerdict.No($"pre_promote failed {(now - refused).TotalSeconds:0} s ago; not racing for the lock within ttl");
+
         if (settings.Pause && !settings.Tags.NoFailover && request is { ScheduledAt: null })
             return ManualFailoverNoLeader(cluster, local, settings, request);
 

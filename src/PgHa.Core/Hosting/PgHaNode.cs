@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using PgHa.Callbacks;
 using PgHa.Cluster;
 using PgHa.Cluster.Serialization;
 using PgHa.Dcs;
@@ -42,7 +43,7 @@ internal sealed class PgHaNode : IPgHaNode, IDisposable
         Peers = peers;
         loggers ??= NullLoggerFactory.Instance;
         _logger = loggers.CreateLogger("PgHa.Hosting");
-        _loop = new Lazy<HaLoop>(() => new HaLoop(dcs, postgres, peers, ToHaNodeOptions(options), timeProvider, loggers.CreateLogger<HaLoop>()));
+        _loop = new Lazy<HaLoop>(() => new HaLoop(dcs, postgres, peers, ToHaNodeOptions(options), timeProvider, loggers.CreateLogger<HaLoop>(), Callbacks(options, timeProvider, loggers)));
     }
 
     public PgHaOptions Options { get; }
@@ -127,6 +128,12 @@ internal sealed class PgHaNode : IPgHaNode, IDisposable
         var address = string.IsNullOrEmpty(options.PostgresConnectAddress) ? options.Postgres.ConnectAddress : options.PostgresConnectAddress;
         return $"postgres://{address}/postgres";
     }
+
+    // Null when no command is configured: the loop then runs none.
+    private static PostgresCallbacks? Callbacks(PgHaOptions options, TimeProvider time, ILoggerFactory loggers) =>
+        options.Callbacks?.ToCallbackOptions(options.Scope) is { IsEmpty: false } commands
+            ? new PostgresCallbacks(commands, time, loggers.CreateLogger<PostgresCallbacks>())
+            : null;
 
     internal static HaNodeOptions ToHaNodeOptions(PgHaOptions options) => new()
     {

@@ -66,4 +66,7 @@ public sealed class PgHaOptions
     /// registered; its <c>Scope</c> and <c>MemberName</c> default to <see cref="Scope"/> and <see cref="Name"/>.
     /// </summary>
     public PostgresControllerOptions Postgres { get; set; } = new();
+
+    /// <summary>Commands run around PostgreSQL events (<c>PgHa:Callbacks</c>); none by default.</summary>
+    public PgHaCallbackOptions Callbacks { get; set; } = new();
 }

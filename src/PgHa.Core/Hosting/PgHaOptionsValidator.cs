@@ -25,6 +25,8 @@ public sealed class PgHaOptionsValidator : IValidateOptions<PgHaOptions>
         foreach (var timing in HaTiming.Validate(TimeSpan.FromSeconds(options.Ttl), TimeSpan.FromSeconds(options.LoopWait),
                      TimeSpan.FromSeconds(options.RetryTimeout), options.FenceSafetyMargin))
             failures.Add("PgHa: " + timing);
+        foreach (var problem in (options.Callbacks ?? new PgHaCallbackOptions()).ToCallbackOptions(options.Scope).Validate())
+            failures.Add("PgHa:Callbacks: " + problem);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

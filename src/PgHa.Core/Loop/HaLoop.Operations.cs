@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using PgHa.Callbacks;
 using PgHa.Cluster;
 using PgHa.Decisions;
 using PgHa.Logging;
@@ -92,7 +93,15 @@ public sealed partial class HaLoop : INodeOperations
         // force: Patroni cancels a running action first. PgHa's background actions are not cancellable halfway (a
         // half-done clone or promotion is worse than waiting), so with or without force a running action is reported.
         _ = force;
-        if (!StartBackground(BusyActionKind.Reinitialize, c => admin.ReinitializeAsync(source, c)))
+        var settings = Settings;
+        var pg = LastCycle?.Postgres ?? PostgresStatus.Uninitialized;
+        if (!StartBackground(BusyActionKind.Reinitialize, async c =>
+            {
+                await BeforeStopAsync(pg.IsRunning, settings, c).ConfigureAwait(false);
+                await admin.ReinitializeAsync(source, c).ConfigureAwait(false);
+                // on_stop once the old data directory is gone and the clone is in place; the next start reports on_start.
+                AfterStop(pg, demoting: false);
+            }))
             return BusyName(Memory.Busy) + " already in progress";
         Remember(m => m with { PendingRestart = ImmutableArray<PendingParameter>.Empty });
         Wake();
@@ -159,7 +168,11 @@ public sealed partial class HaLoop : INodeOperations
                         _appliedConfigJson = configJson;
                         Log.ParametersApplied(_logger, parameters.Count, pending.Count);
                     }
-                    if (reload) await WithDeadline(c => admin.ReloadAsync(c), ct).ConfigureAwait(false);
+                    if (reload)
+                    {
+                        await WithDeadline(c => admin.ReloadAsync(c), ct).ConfigureAwait(false);
+                        if (pg.IsRunning) NotifyCallback(CallbackAction.OnReload, CallbackRoleOf(pg));
+                    }
                     pending = await WithDeadline(c => admin.GetPendingRestartAsync(c), ct).ConfigureAwait(false);
                     Remember(m => m with { PendingRestart = pending.ToImmutableArray() });
                 }
@@ -206,8 +219,11 @@ public sealed partial class HaLoop : INodeOperations
             try
             {
                 var cluster = LastCycle?.Cluster;
-                var upstream = LastCycle?.Postgres.Upstream is { } name ? cluster?.GetMember(name) : null;
+                var pg = LastCycle?.Postgres ?? PostgresStatus.Uninitialized;
+                var upstream = pg.Upstream is { } name ? cluster?.GetMember(name) : null;
+                await BeforeStopAsync(pg.IsRunning, Settings, c).ConfigureAwait(false);
                 await admin.RestartAsync(upstream, c).ConfigureAwait(false);
+                NotifyCallback(CallbackAction.OnRestart, CallbackRoleOf(pg));
                 var pending = await admin.GetPendingRestartAsync(c).ConfigureAwait(false);
                 Remember(m => m with { PendingRestart = pending.ToImmutableArray() });
                 done.TrySetResult(null);

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using PgHa.Callbacks;
 using PgHa.Cluster;
 using PgHa.Dcs;
 using PgHa.Decisions;
@@ -38,8 +39,16 @@ public sealed partial class HaLoop
     private long _failedCycles;
 
     /// <summary>Creates the loop for one node.</summary>
-    public HaLoop(IDcs dcs, IPostgresControl postgres, IPeerStatusClient peers, HaNodeOptions options, TimeProvider timeProvider, ILogger<HaLoop>? logger = null)
+    /// <param name="dcs">The cluster's DCS.</param>
+    /// <param name="postgres">The local PostgreSQL.</param>
+    /// <param name="peers">Asks other members for their status (leader race).</param>
+    /// <param name="options">This node's settings.</param>
+    /// <param name="timeProvider">The only clock the loop reads.</param>
+    /// <param name="logger">Log sink.</param>
+    /// <param name="callbacks">The user's commands around PostgreSQL events (<c>postgresql.callbacks</c>, <c>pre_promote</c>, <c>before_stop</c>); null: none.</param>
+    public HaLoop(IDcs dcs, IPostgresControl postgres, IPeerStatusClient peers, HaNodeOptions options, TimeProvider timeProvider, ILogger<HaLoop>? logger = null, IPostgresCallbacks? callbacks = null)
     {
+        _callbacks = callbacks ?? NoCallbacks.Instance;
         _dcs = dcs;
         _pg = postgres;
         _peers = peers;
@@ -163,7 +172,10 @@ public sealed partial class HaLoop
             return;
         }
         var cluster = LastCycle?.Cluster;
+        var pg = LastCycle?.Postgres ?? PostgresStatus.Uninitialized;
+        await BeforeStopAsync(pg.IsRunning, Settings, cancellationToken).ConfigureAwait(false);
         await _pg.StopForDemoteAsync(DemoteMode.Graceful, cancellationToken).ConfigureAwait(false);
+        AfterStop(pg, demoting: false);
         if (Memory.HeldLock is not null || cluster?.Leader?.Holder == _options.Identity.Name)
             await ReleaseAsync(cluster, cancellationToken).ConfigureAwait(false);
         await _pg.SetWriteFenceAsync(null, cancellationToken).ConfigureAwait(false);
@@ -226,6 +238,7 @@ public sealed partial class HaLoop
             Remember(m => m with { MembersWhenLastLocked = cluster.Members.Select(x => x.Name).ToImmutableArray() });
 
         await ExecuteAsync(plan.Actions, cluster, pg, settings, cancellationToken).ConfigureAwait(false);
+        NotifyFirstSeenRunning(pg);
 
         if (cluster is not null)
         {
@@ -344,6 +357,7 @@ public sealed partial class HaLoop
                         await WithDeadline(x => _dcs.TryWriteAsync(ClusterKey.Initialize, status.SystemId ?? "", WriteCondition.Always, x), c).ConfigureAwait(false);
                         await WithDeadline(x => _dcs.TrySetConfigAsync(_options.BootstrapConfig, WriteCondition.Always, x), c).ConfigureAwait(false);
                         await _pg.StartPrimaryAsync(c).ConfigureAwait(false);
+                        NotifyCallback(CallbackAction.OnStart, MemberRole.Primary);
                     });
                     break;
                 case CreateReplica create:
@@ -361,6 +375,7 @@ public sealed partial class HaLoop
                         {
                             await _pg.StartPrimaryAsync(c).ConfigureAwait(false);
                             Remember(m => m with { CrashRecoveryStartedAt = null, PrimaryStartFailed = false });
+                            NotifyCallback(CallbackAction.OnStart, MemberRole.Primary);
                         }
                         catch
                         {
@@ -377,17 +392,19 @@ public sealed partial class HaLoop
                     StartBackground(BusyActionKind.Start, async c =>
                     {
                         await _pg.SetWriteFenceAsync(null, c).ConfigureAwait(false);
-                        await _pg.FollowAsync(upstream, c).ConfigureAwait(false);
+                        await FollowAndNotifyAsync(upstream, pg.IsRunning, c).ConfigureAwait(false);
                     });
                     break;
                 }
-                case Promote:
-                    StartBackground(BusyActionKind.Promote, c => _pg.PromoteAsync(c));
+                case Promote promote:
+                    StartBackground(BusyActionKind.Promote, c => PromoteWithHooksAsync(promote, cluster, pg, settings, c));
                     break;
                 case Demote demote:
                     StartBackground(BusyActionKind.Demote, async c =>
                     {
+                        await BeforeStopAsync(pg.IsRunning, settings, c).ConfigureAwait(false);
                         await _pg.StopForDemoteAsync(demote.Mode, c).ConfigureAwait(false);
+                        AfterStop(pg, demoting: true);
                         if (demote.Mode is DemoteMode.Graceful or DemoteMode.Immediate)
                             await ReleaseAsync(cluster, c).ConfigureAwait(false);
                         Remember(m => m with { HeldLock = null, LockValidUntil = null });
@@ -487,7 +504,7 @@ public sealed partial class HaLoop
             if (leader is not null || _time.GetUtcNow() >= until) break;
             await Task.Delay(DemotionLeaderPoll, _time, ct).ConfigureAwait(false);
         }
-        await _pg.FollowAsync(leader, ct).ConfigureAwait(false);
+        await FollowAndNotifyAsync(leader, wasRunning: false, ct).ConfigureAwait(false);
     }
 
     private async Task UpdateHistoryAsync(int timeline, ClusterState? cluster, CancellationToken ct)

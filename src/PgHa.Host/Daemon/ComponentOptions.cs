@@ -1,3 +1,4 @@
+using PgHa.Callbacks;
 using PgHa.Dcs.Consul;
 using PgHa.Dcs.Consul.Client;
 using PgHa.Dcs.Etcd;
@@ -127,6 +128,27 @@ public static class ComponentOptions
         if (zookeeper.SetAcls.Count > 0)
             problems.Add("set_acls: znode ACLs are not supported yet; remove set_acls (znodes are created world-readable, as without it)");
         return problems;
+    }
+
+    /// <summary>
+    /// The user's commands around PostgreSQL events: <c>postgresql.callbacks</c>, <c>pre_promote</c> and
+    /// <c>before_stop</c> of the local configuration, passed the cluster name (<c>scope</c>). Check them with
+    /// <see cref="CallbackOptions.Validate"/>.
+    /// </summary>
+    public static CallbackOptions Callbacks(PgHaConfig config)
+    {
+        var pg = config.Postgresql;
+        return new CallbackOptions
+        {
+            Scope = config.Scope,
+            OnStart = pg.Callbacks.OnStart,
+            OnStop = pg.Callbacks.OnStop,
+            OnRestart = pg.Callbacks.OnRestart,
+            OnReload = pg.Callbacks.OnReload,
+            OnRoleChange = pg.Callbacks.OnRoleChange,
+            PrePromote = pg.PrePromote,
+            BeforeStop = pg.BeforeStop,
+        };
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using PgHa.Callbacks;
 using PgHa.Dcs;
 using PgHa.Host.Configuration;
 using PgHa.Host.Rest;
@@ -39,8 +40,10 @@ public static class PgHaDaemon
         var dcsChoice = DcsFactory.Choose(config);
         var pgOptions = ComponentOptions.Postgres(config);
         var pgResult = new PostgresControllerOptionsValidator().Validate(null, pgOptions);
+        var callbackOptions = ComponentOptions.Callbacks(config);
         var problems = dcsChoice.Problems
-            .Concat(pgResult.Failed ? pgResult.Failures.Select(p => "postgresql: " + p) : []).ToList();
+            .Concat(pgResult.Failed ? pgResult.Failures.Select(p => "postgresql: " + p) : [])
+            .Concat(callbackOptions.Validate().Select(p => "postgresql." + p)).ToList();
         if (problems.Count > 0)
         {
             await stderr.WriteLineAsync("pgha: the configuration is not valid; nothing was started:" + Environment.NewLine + string.Join(Environment.NewLine, problems)).ConfigureAwait(false);
@@ -57,8 +60,9 @@ public static class PgHaDaemon
         using var postgres = new PostgresController(pgOptions, time, loggers.CreateLogger<PostgresController>());
         using var http = new HttpClient();
         var peers = new HttpPeerStatusClient(http, time, loggers.CreateLogger<HttpPeerStatusClient>());
+        var callbacks = callbackOptions.IsEmpty ? null : new PostgresCallbacks(callbackOptions, time, loggers.CreateLogger<PostgresCallbacks>());
         var loop = new HaLoop(dcs, postgres, peers,
-            config.ToHaNodeOptions() with { LocalPostgresParameters = ComponentOptions.LocalParameters(config) }, time, loggers.CreateLogger<HaLoop>());
+            config.ToHaNodeOptions() with { LocalPostgresParameters = ComponentOptions.LocalParameters(config) }, time, loggers.CreateLogger<HaLoop>(), callbacks);
         // A dead postmaster is handled now, not at the next loop_wait.
         postgres.PostmasterDied += (_, _) => loop.Wake();
         var reloader = new ConfigReloader(configPath, environment, loaded, loop, log, logger);

@@ -59,6 +59,22 @@ public sealed class SimulationTests
         Assert.That(violations, Is.Empty);
     }
 
+    [Test]
+    public void RefusingPrePromotesNeverPromoteAndTheClusterStillHeals()
+    {
+        var violations = new ConcurrentBag<string>();
+        var refusals = 0L;
+        Parallel.For(1, 151, seed =>
+        {
+            var result = new SimulationRun(seed, new SimulationOptions { PrePromoteFaults = true }).Run();
+            Interlocked.Add(ref refusals, result.PrePromoteRefusals);
+            if (result.Violation is not null) violations.Add($"seed {seed} ({result.Settings}): {result.Violation}");
+        });
+        Assert.That(violations, Is.Empty);
+        TestContext.Out.WriteLine($"{refusals} pre_promote refusals over 150 seeds");
+        Assert.That(refusals, Is.GreaterThan(15), "refusing pre_promotes must actually meet promotions, or the run proves nothing");
+    }
+
     // The checker has teeth: each planted bug must be caught within a bounded number of seeds.
 
     [Test]
