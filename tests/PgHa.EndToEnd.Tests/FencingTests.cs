@@ -83,12 +83,18 @@ public sealed class FencingTests
         Assert.That(await probes.WaitForAsync(r => r.Accepted && r.Node == leader.Name, TimeSpan.FromSeconds(10)), Is.Not.Null,
             Because($"{leader.Name} accepts writes before the fault"));
 
+        // Kill right after a renewal (seen as a rise of the lease's remaining TTL): the restarted agent then has the whole
+        // lease, minus the fence margin, to start, read the cluster and confirm the lock again. On a loaded machine a JIT
+        // start of pgha alone takes several seconds.
+        var lease = (await _cluster.Etcd.RangeAsync(_cluster.KeyPrefix + "leader")).Single().Lease;
+        var renewedAt = await WaitForLeaseRenewalAsync(lease, TimeSpan.FromSeconds(3 * PgHaCluster.LoopWaitSeconds));
         var agentPid = leader.KillAgent();
         var killedAt = Now;
-        await Task.Delay(TimeSpan.FromSeconds(2), TimeProvider.System);
+        await Task.Delay(TimeSpan.FromSeconds(0.5), TimeProvider.System);
         leader.StartAgent();
         var restartedAt = Now;
-        Report($"kill -9 of {leader.Name}'s agent (pid {agentPid}), restarted {Seconds(killedAt, restartedAt):0.0} s later (ttl {PgHaCluster.TtlSeconds} s)");
+        Report($"kill -9 of {leader.Name}'s agent (pid {agentPid}) {(renewedAt is { } r ? $"{Seconds(r, killedAt) * 1000:0} ms after a lease renewal was seen" : "(no renewal seen)")}, " +
+               $"restarted {Seconds(killedAt, restartedAt):0.0} s later (ttl {PgHaCluster.TtlSeconds} s, fence at ttl - 1 s)");
 
         // The new agent must confirm the lock and move the fence before the old deadline passes; give it a full ttl after that.
         await Task.Delay(PgHaCluster.Ttl + PgHaCluster.LoopWait, TimeProvider.System);
@@ -191,6 +197,21 @@ public sealed class FencingTests
         var after = await _cluster.WaitForHealthyAsync(HealTimeout, $"after thawing {old.Name}");
         Assert.That(after.Leader, Is.Not.EqualTo(old), Because($"the thawed {old.Name} does not take the lead back: {after.Description}"));
         Report($"healed: {after.Description}");
+    }
+
+    /// <summary>Polls a lease's remaining TTL every 50 ms until it rises (its holder renewed it); when that was seen, or null.</summary>
+    private async Task<long?> WaitForLeaseRenewalAsync(long lease, TimeSpan timeout)
+    {
+        var started = Now;
+        var previous = await _cluster.Etcd.LeaseRemainingSecondsAsync(lease);
+        while (Seconds(started, Now) < timeout.TotalSeconds)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), TimeProvider.System);
+            var remaining = await _cluster.Etcd.LeaseRemainingSecondsAsync(lease);
+            if (remaining > previous) return Now;
+            previous = remaining;
+        }
+        return null;
     }
 
     private static WriteHistory WriteProbeHistory(WriteProbes probes, long origin) => WriteHistory.Of(probes, origin);

@@ -164,6 +164,7 @@ public sealed partial class HaLoop
         }
         var cluster = LastCycle?.Cluster;
         await _pg.StopForDemoteAsync(DemoteMode.Graceful, cancellationToken).ConfigureAwait(false);
+        DisarmWatchdog();
         if (Memory.HeldLock is not null || cluster?.Leader?.Holder == _options.Identity.Name)
             await ReleaseAsync(cluster, cancellationToken).ConfigureAwait(false);
         await _pg.SetWriteFenceAsync(null, cancellationToken).ConfigureAwait(false);
@@ -210,7 +211,7 @@ public sealed partial class HaLoop
 
         await BeforeDecideAsync(cluster, pg, cancellationToken).ConfigureAwait(false);
         var settings = Settings;
-        var local = new LocalNodeState(pg, Memory);
+        var local = WithWatchdog(new LocalNodeState(pg, Memory), settings);
         // The clock is read again: the DCS read may have taken up to retry_timeout, and lock-validity rules need now.
         var plan = HaDecider.Decide(cluster, local, settings, _time.GetUtcNow());
         if (plan.NeedsPeerStatus && cluster is not null)
@@ -226,6 +227,7 @@ public sealed partial class HaLoop
             Remember(m => m with { MembersWhenLastLocked = cluster.Members.Select(x => x.Name).ToImmutableArray() });
 
         await ExecuteAsync(plan.Actions, cluster, pg, settings, cancellationToken).ConfigureAwait(false);
+        DisarmWatchdogUnlessLeading(pg, settings);
 
         if (cluster is not null)
         {
@@ -292,7 +294,7 @@ public sealed partial class HaLoop
                     if (kept is not null && !await LockConfirmedAsync(kept, sentAt, settings, ct).ConfigureAwait(false))
                     {
                         kept = null;
-                        why = "the write fence could not be moved";
+                        why = "the write fence could not be moved or the required watchdog could not be armed";
                     }
                     if (kept is not null)
                     {
@@ -388,6 +390,8 @@ public sealed partial class HaLoop
                     StartBackground(BusyActionKind.Demote, async c =>
                     {
                         await _pg.StopForDemoteAsync(demote.Mode, c).ConfigureAwait(false);
+                        // The demotion safepoint: PostgreSQL no longer accepts writes, so nothing needs resetting.
+                        DisarmWatchdog();
                         if (demote.Mode is DemoteMode.Graceful or DemoteMode.Immediate)
                             await ReleaseAsync(cluster, c).ConfigureAwait(false);
                         Remember(m => m with { HeldLock = null, LockValidUntil = null });
@@ -418,7 +422,7 @@ public sealed partial class HaLoop
         try
         {
             await _pg.SetWriteFenceAsync(validUntil - settings.FenceSafetyMargin, ct).ConfigureAwait(false);
-            return true;
+            return WatchdogKeptAlive(settings, sentAt);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {

@@ -7,6 +7,7 @@ using PgHa.Host.Rest;
 using PgHa.Loop;
 using PgHa.Peers;
 using PgHa.Postgres;
+using PgHa.Watchdog;
 
 namespace PgHa.Host.Daemon;
 
@@ -57,8 +58,14 @@ public static class PgHaDaemon
         using var postgres = new PostgresController(pgOptions, time, loggers.CreateLogger<PostgresController>());
         using var http = new HttpClient();
         var peers = new HttpPeerStatusClient(http, time, loggers.CreateLogger<HttpPeerStatusClient>());
+        using var watchdog = ComponentOptions.Watchdog(config) is { Mode: not PgHa.Watchdog.WatchdogMode.Off } watchdogOptions
+            ? new LeaderWatchdog(watchdogOptions, new LinuxWatchdogDevice(watchdogOptions.Device), loggers.CreateLogger<LeaderWatchdog>())
+            : null;
         var loop = new HaLoop(dcs, postgres, peers,
-            config.ToHaNodeOptions() with { LocalPostgresParameters = ComponentOptions.LocalParameters(config) }, time, loggers.CreateLogger<HaLoop>());
+            config.ToHaNodeOptions() with { LocalPostgresParameters = ComponentOptions.LocalParameters(config) }, time, loggers.CreateLogger<HaLoop>())
+        {
+            Watchdog = watchdog,
+        };
         // A dead postmaster is handled now, not at the next loop_wait.
         postgres.PostmasterDied += (_, _) => loop.Wake();
         var reloader = new ConfigReloader(configPath, environment, loaded, loop, log, logger);
@@ -84,7 +91,11 @@ public static class PgHaDaemon
             rest = await RestApiServer.StartAsync(new RestApiServerOptions
             {
                 Listen = config.RestApi.Listen.ToString(),
-                Snapshot = () => new NodeSnapshot(config.Scope, config.Identity, loop.Settings, loop.Memory, loop.LastCycle, AgentVersion) { ScheduledRestart = loop.ScheduledRestart },
+                Snapshot = () => new NodeSnapshot(config.Scope, config.Identity, loop.Settings, loop.Memory, loop.LastCycle, AgentVersion)
+                {
+                    ScheduledRestart = loop.ScheduledRestart,
+                    WatchdogFailed = loop.WatchdogFailed,
+                },
                 TimeProvider = time,
                 LoggerProvider = log,
                 Dcs = dcs,
