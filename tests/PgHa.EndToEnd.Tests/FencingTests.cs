@@ -3,7 +3,7 @@ using PgHa.EndToEnd.Tests.Harness;
 namespace PgHa.EndToEnd.Tests;
 
 /// <summary>
-/// The write fence on a real cluster (etcd + three <c>pgha run</c>, ttl 10, loop_wait 2, synchronous mode on from the
+/// The write fence on a real cluster (etcd + three <c>pgha run</c>, ttl 20, loop_wait 2, synchronous mode on from the
 /// bootstrap): what happens to the leader's PostgreSQL when its agent dies, comes back quickly, or freezes together with
 /// PostgreSQL. A probe writes to every node every 40 ms; the periods in which two nodes acknowledged writes must never
 /// overlap: every write the old leader acknowledged was acknowledged before the first write the new leader was sent.
@@ -19,6 +19,8 @@ public sealed class FencingTests
 {
     private static readonly TimeSpan HealTimeout = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan ProbeInterval = TimeSpan.FromMilliseconds(40);
+    private const int TtlSeconds = 20;
+    private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(TtlSeconds);
     private PgHaCluster _cluster = null!;
 
     private static long Now => TimeProvider.System.GetTimestamp();
@@ -38,15 +40,19 @@ public sealed class FencingTests
     {
         E2eEnvironment.RequireServers();
         // Synchronous mode from the bootstrap (bootstrap.dcs.synchronous_mode), as the frozen-leader scenario needs it.
+        // ttl 20 instead of the harness's 10: a restarted agent must be back within the lease, and a JIT start of pgha on a
+        // loaded 2-core machine alone can take 10 s (the NativeAOT binary starts in well under a second).
         _cluster = await PgHaCluster.StartAsync((root, ports) => new EtcdProcess(root, ports[0], ports[1]),
-            (_, yaml) => yaml.Replace($"    maximum_lag_on_failover: {PgHaCluster.MaximumLagOnFailover}\n",
-                $"    maximum_lag_on_failover: {PgHaCluster.MaximumLagOnFailover}\n    synchronous_mode: true\n", StringComparison.Ordinal));
+            (_, yaml) => yaml
+                .Replace($"    ttl: {PgHaCluster.TtlSeconds}\n", $"    ttl: {TtlSeconds}\n", StringComparison.Ordinal)
+                .Replace($"    maximum_lag_on_failover: {PgHaCluster.MaximumLagOnFailover}\n",
+                    $"    maximum_lag_on_failover: {PgHaCluster.MaximumLagOnFailover}\n    synchronous_mode: true\n", StringComparison.Ordinal));
         try
         {
             var health = await _cluster.WaitForHealthyAsync(TimeSpan.FromSeconds(150), "bootstrap from empty data directories");
             await health.Leader.QueryAsync("CREATE TABLE e2e_probe (node text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())");
             var config = await _cluster.Etcd.RangeAsync(_cluster.KeyPrefix + "config");
-            Assert.That(config.Single().Value, Does.Contain("\"synchronous_mode\":true"), "bootstrap.dcs.synchronous_mode reached the config key");
+            Assert.That(config.Single().Value, Does.Contain("\"synchronous_mode\":true").And.Contain($"\"ttl\":{TtlSeconds}"), "bootstrap.dcs reached the config key");
         }
         catch
         {
@@ -94,10 +100,10 @@ public sealed class FencingTests
         leader.StartAgent();
         var restartedAt = Now;
         Report($"kill -9 of {leader.Name}'s agent (pid {agentPid}) {(renewedAt is { } r ? $"{Seconds(r, killedAt) * 1000:0} ms after a lease renewal was seen" : "(no renewal seen)")}, " +
-               $"restarted {Seconds(killedAt, restartedAt):0.0} s later (ttl {PgHaCluster.TtlSeconds} s, fence at ttl - 1 s)");
+               $"restarted {Seconds(killedAt, restartedAt):0.0} s later (ttl {TtlSeconds} s, fence at ttl - 1 s)");
 
         // The new agent must confirm the lock and move the fence before the old deadline passes; give it a full ttl after that.
-        await Task.Delay(PgHaCluster.Ttl + PgHaCluster.LoopWait, TimeProvider.System);
+        await Task.Delay(Ttl + PgHaCluster.LoopWait, TimeProvider.System);
         var after = await _cluster.WaitForHealthyAsync(HealTimeout, "after the quick agent restart");
         var lastProbe = Now;
         await Task.Delay(TimeSpan.FromSeconds(1), TimeProvider.System);
@@ -178,7 +184,7 @@ public sealed class FencingTests
         var first = await probes.WaitForAsync(r => r.Accepted && r.Node != old.Name && r.Started > frozenAt, TimeSpan.FromSeconds(60));
         Assert.That(first, Is.Not.Null, Because($"another node is promoted within 60 s of freezing {old.Name}"));
         // Frozen for longer than ttl in any case, and past the promotion.
-        var minimum = PgHaCluster.Ttl + TimeSpan.FromSeconds(2) - TimeProvider.System.GetElapsedTime(frozenAt);
+        var minimum = Ttl + TimeSpan.FromSeconds(2) - TimeProvider.System.GetElapsedTime(frozenAt);
         if (minimum > TimeSpan.Zero) await Task.Delay(minimum, TimeProvider.System);
         foreach (var pid in frozen) Os.Signal(pid, Os.SIGCONT);
         var thawedAt = Now;
