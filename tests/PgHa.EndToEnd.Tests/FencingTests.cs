@@ -200,6 +200,10 @@ public sealed class FencingTests
             Because($"{old.Name} acknowledges no write once another node was promoted: {history}"));
         Assert.That(history.NodesInSeveralBlocks, Is.Empty, Because($"never two nodes accepting writes: {history}"));
 
+        var fencerLog = Path.Combine(old.StateDir, "fencer.log");
+        var fenced = File.Exists(fencerLog) && File.ReadLines(fencerLog).Any(l => l.Contains("fence deadline passed", StringComparison.Ordinal));
+        Report($"{old.Name}'s fencer (not frozen) {(fenced ? "stopped the frozen postmaster at its deadline" : "did not fire")}");
+
         var after = await _cluster.WaitForHealthyAsync(HealTimeout, $"after thawing {old.Name}");
         Assert.That(after.Leader, Is.Not.EqualTo(old), Because($"the thawed {old.Name} does not take the lead back: {after.Description}"));
         Report($"healed: {after.Description}");

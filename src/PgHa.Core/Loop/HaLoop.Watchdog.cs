@@ -22,7 +22,9 @@ public sealed partial class HaLoop
     private LocalNodeState WithWatchdog(LocalNodeState local, HaSettings settings)
     {
         if (Watchdog is not { } w) return local;
-        return local with { WatchdogHealthy = w.IsHealthy(settings.Ttl, settings.LoopWait), WatchdogFiresAt = w.IsRunning ? _watchdogFiresAt : null };
+        DateTimeOffset? firesAt;
+        lock (_gate) firesAt = _watchdogFiresAt;
+        return local with { WatchdogHealthy = w.IsHealthy(settings.Ttl, settings.LoopWait), WatchdogFiresAt = w.IsRunning ? firesAt : null };
     }
 
     /// <summary>
@@ -40,22 +42,27 @@ public sealed partial class HaLoop
         }
         if (!w.KeepAlive(settings.Ttl, settings.LoopWait)) return false;
         // Counted from the request's send time, like the lock's validity: conservative for the decider.
-        _watchdogFiresAt = w.ActiveTimeout is { } seconds ? sentAt + TimeSpan.FromSeconds(seconds) : null;
+        var firesAt = w.ActiveTimeout is { } seconds ? sentAt + TimeSpan.FromSeconds(seconds) : (DateTimeOffset?)null;
+        lock (_gate) _watchdogFiresAt = firesAt;
         return true;
     }
 
-    /// <summary>At the end of a cycle: disarm unless this node still leads with a running (or starting) PostgreSQL.</summary>
+    /// <summary>
+    /// At the end of a cycle: disarm unless this node still leads with a running (or starting) PostgreSQL. A demotion
+    /// under way keeps it armed (not kept alive): it disarms at its safepoint, once PostgreSQL has stopped.
+    /// </summary>
     private void DisarmWatchdogUnlessLeading(PostgresStatus pg, HaSettings settings)
     {
-        if (Watchdog is not { IsRunning: true } w) return;
+        if (Watchdog is not { IsRunning: true }) return;
         var memory = Memory;
-        var leading = !settings.Pause && memory.HeldLock is not null && (pg.IsRunning || memory.Busy is not null);
-        if (!leading) DisarmWatchdog();
+        var leading = memory.HeldLock is not null && (pg.IsRunning || memory.Busy is not null);
+        var demoting = memory.Busy?.Kind == BusyActionKind.Demote;
+        if (settings.Pause || !(leading || demoting)) DisarmWatchdog();
     }
 
     private void DisarmWatchdog()
     {
         Watchdog?.Disable();
-        _watchdogFiresAt = null;
+        lock (_gate) _watchdogFiresAt = null;
     }
 }
