@@ -3,6 +3,7 @@ using PgHa.Cluster;
 using PgHa.Decisions;
 using PgHa.Loop;
 using PgHa.Testing;
+using PgHa.Watchdog;
 
 namespace PgHa.Simulation;
 
@@ -29,6 +30,10 @@ public sealed class SimNode
     public MemberTags Tags { get; }
     /// <summary>The PostgreSQL server.</summary>
     public SimPostgresServer Server { get; }
+    /// <summary>The machine's watchdog device (it outlives agent incarnations), or null for none.</summary>
+    public FakeWatchdogDevice? WatchdogDevice { get; init; }
+    /// <summary>The <c>watchdog.mode</c> the agent runs with.</summary>
+    public WatchdogMode WatchdogMode { get; init; } = WatchdogMode.Off;
     /// <summary>The running agent, or null while it is dead.</summary>
     public HaLoop? Agent { get; private set; }
     /// <summary>The agent's actor (stop/kill switch).</summary>
@@ -70,7 +75,8 @@ public sealed class SimNode
         };
         ILogger<HaLoop>? logger = _run.Trace is null ? null : new TraceLogger(_run, Name);
         var callbacks = _run.Options.PrePromoteFaults ? new SimCallbacks(_run.Scheduler, actor, this, _run.Record) : null;
-        var loop = new HaLoop(dcs, pg, peers, options, time, logger, callbacks) { PlanFilter = _run.Options.PlanFilter };
+        var watchdog = WatchdogDevice is null ? null : new LeaderWatchdog(new WatchdogOptions { Mode = WatchdogMode, SafetyMargin = -1 }, WatchdogDevice);
+        var loop = new HaLoop(dcs, pg, peers, options, time, logger, callbacks) { PlanFilter = _run.Options.PlanFilter, Watchdog = watchdog };
         Actor = actor;
         Agent = loop;
         _agentCts = new CancellationTokenSource();

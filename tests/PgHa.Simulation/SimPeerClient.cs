@@ -27,6 +27,8 @@ public sealed class SimPeerClient(SimScheduler scheduler, SimActor actor, SimNet
                 Lsn = s.Running ? s.Lsn : 0,
                 Timeline = s.Timeline,
                 Tags = target.Tags,
+                // What /patroni says as watchdog_failed.
+                WatchdogFailed = target.Agent?.WatchdogFailed ?? false,
             });
         });
         return tcs.Task;

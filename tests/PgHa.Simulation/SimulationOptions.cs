@@ -30,6 +30,13 @@ public sealed record SimulationOptions
     /// source of its own, so the other faults of a seed stay as they are without it.
     /// </summary>
     public bool PrePromoteFaults { get; init; }
+    /// <summary>
+    /// The last node has <c>watchdog.mode: required</c> and a device path that is no watchdog (a regular file): the
+    /// checker adds the invariant "that node never holds the lock nor accepts writes".
+    /// </summary>
+    public bool RequiredWatchdogUnusable { get; init; }
+    /// <summary>Planted: the node of <see cref="RequiredWatchdogUnusable"/> runs with the watchdog off while the checker expects it required.</summary>
+    public bool EngineIgnoresWatchdog { get; init; }
     /// <summary>Planted: the write fence does nothing.</summary>
     public bool BrokenFence { get; init; }
     /// <summary>Planted: the DCS lets a node acquire a lock that is still held (promotion without waiting for expiry).</summary>

@@ -5,6 +5,7 @@ using PgHa.Cluster;
 using PgHa.Cluster.Serialization;
 using PgHa.Decisions;
 using PgHa.Testing;
+using PgHa.Watchdog;
 
 namespace PgHa.Simulation;
 
@@ -79,8 +80,19 @@ public sealed class SimulationRun
             node.Server.FenceBroken = options.BrokenFence;
             _nodes.Add(node);
         }
+        if (options.RequiredWatchdogUnusable)
+        {
+            var last = _nodes[^1];
+            _nodes[^1] = new SimNode(this, last.Index, last.Name, last.Tags)
+            {
+                Server = { FenceBroken = options.BrokenFence },
+                WatchdogDevice = new FakeWatchdogDevice(new SimTimeProvider(Scheduler, null), FakeWatchdogBehaviour.RegularFile),
+                WatchdogMode = options.EngineIgnoresWatchdog ? WatchdogMode.Off : WatchdogMode.Required,
+            };
+        }
         // At least one node must be able to lead.
-        if (_nodes.All(n => n.Tags.NoFailover)) _nodes[0] = new SimNode(this, 0, "node1", MemberTags.Empty) { Server = { FenceBroken = options.BrokenFence } };
+        if (_nodes.All(n => n.Tags.NoFailover || n.WatchdogDevice is { Behaviour: FakeWatchdogBehaviour.RegularFile }))
+            _nodes[0] = new SimNode(this, 0, "node1", MemberTags.Empty) { Server = { FenceBroken = options.BrokenFence } };
     }
 
     /// <summary>The seed.</summary>
@@ -175,6 +187,12 @@ public sealed class SimulationRun
             writer = n;
             if (leader is null || leader.Value.Holder != n.Name)
                 Fail($"{n.Name} accepts writes but the DCS lock is {(leader is null ? "free" : "held by " + leader.Value.Holder)}");
+        }
+        if (Options.RequiredWatchdogUnusable)
+        {
+            var unusable = _nodes[^1];
+            if (unusable.Server.AcceptsWrites) Fail($"{unusable.Name} accepts writes although its required watchdog is unusable");
+            if (leader?.Holder == unusable.Name) Fail($"{unusable.Name} holds the leader lock although its required watchdog is unusable");
         }
     }
 

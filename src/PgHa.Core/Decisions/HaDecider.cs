@@ -76,8 +76,10 @@ public static class HaDecider
             return HaPlan.NoAction($"{prefix}DCS is not accessible");
         // Patroni demotes at the first failed read. The write fence already guarantees the primary stops before its
         // lock can expire, so a DCS hiccup need not cost a restart: keep serving while another full retry still fits.
-        if (local.Memory.LockValidUntil is { } until && now + settings.RetryTimeout + settings.FenceSafetyMargin < until)
-            return HaPlan.NoAction($"DCS is not accessible; the leader lock is still guaranteed until {FormatTime(until)}, keeping PostgreSQL running as primary and retrying");
+        // An armed watchdog fires before the lock could expire (ttl - safety_margin): step down before either.
+        var until = local.WatchdogFiresAt is { } fires && (local.Memory.LockValidUntil is null || fires < local.Memory.LockValidUntil) ? fires : local.Memory.LockValidUntil;
+        if (local.Memory.LockValidUntil is not null && now + settings.RetryTimeout + settings.FenceSafetyMargin < until)
+            return HaPlan.NoAction($"DCS is not accessible; the leader lock is still guaranteed until {FormatTime(until.Value)}, keeping PostgreSQL running as primary and retrying");
         return HaPlan.Of("demoting self because DCS is not accessible and I was a leader", new Demote(DemoteMode.Offline));
     }
 
@@ -112,6 +114,8 @@ public static class HaDecider
 
         if (cluster.IsUnlocked && cluster.Initialize is null)
         {
+            if (!local.WatchdogHealthy)
+                return HaPlan.NoAction("waiting for a leader to bootstrap the cluster (the watchdog is required but cannot be used)");
             if (settings.Tags.NoFailover)
                 return HaPlan.NoAction("waiting for a leader to bootstrap the cluster (nofailover: I do not bootstrap)");
             if (!settings.CanBootstrap)
@@ -147,6 +151,8 @@ public static class HaDecider
         {
             if (local.Memory.PrimaryStartFailed)
                 return HaPlan.Of("failed to start PostgreSQL as primary; releasing the leader lock", new ReleaseLock());
+            if (!local.WatchdogHealthy)
+                return HaPlan.Of("not starting the crashed primary because the watchdog is required but cannot be used; releasing the leader lock", new ReleaseLock());
             if (settings.PrimaryStartTimeout == TimeSpan.Zero && AnyFailoverCandidate(cluster, settings))
                 return HaPlan.Of("crashed primary with primary_start_timeout=0: releasing the lock to fail over",
                     new ReleaseLock());
@@ -163,7 +169,7 @@ public static class HaDecider
     private static HaPlan Unlocked(ClusterState cluster, LocalNodeState local, HaSettings settings, DateTimeOffset now, string prefix)
     {
         var pg = local.Postgres;
-        if (cluster.Initialize is null && pg.IsRunningPrimary && !settings.Pause && pg.SystemId is not null)
+        if (cluster.Initialize is null && pg.IsRunningPrimary && !settings.Pause && pg.SystemId is not null && local.WatchdogHealthy)
         {
             // An existing primary adopted into a fresh DCS: take the lock and record its system id.
             return HaPlan.Of("no initialize key: adopting the running primary as the cluster",
@@ -203,6 +209,12 @@ public static class HaDecider
         var pg = local.Postgres;
         if (settings.Pause && !pg.IsRunningPrimary)
             return HaPlan.Of($"{prefix}I hold the lock but PostgreSQL is not a primary; releasing the lock", new ReleaseLock());
+
+        // Patroni's enforce_primary_role: a required watchdog that cannot be armed ends the leadership.
+        if (!settings.Pause && !local.WatchdogHealthy)
+            return pg.IsRunningPrimary
+                ? HaPlan.Of("demoting self because the watchdog is required but cannot be used", new Demote(DemoteMode.Immediate))
+                : HaPlan.Of("not promoting self because the watchdog is required but cannot be used; releasing the lock", new ReleaseLock());
 
         // The lock can arrive without a race won just now (an acquire whose reply was lost, a restarted agent): the
         // lag rule still holds before promoting, unless the operator named this node in an explicit failover.

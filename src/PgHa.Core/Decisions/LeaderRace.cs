@@ -21,6 +21,10 @@ public static class LeaderRace
         if (settings.Pause && !settings.Tags.NoFailover && request is { ScheduledAt: null })
             return ManualFailoverNoLeader(cluster, local, settings, request);
 
+        // A node that must have a watchdog and cannot use it never leads, whatever it runs as.
+        if (!settings.Pause && !local.WatchdogHealthy)
+            return HealthVerdict.No("the watchdog is required but cannot be used");
+
         if (pg.IsRunningPrimary)
         {
             if (settings.Pause)

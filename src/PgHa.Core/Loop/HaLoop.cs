@@ -176,6 +176,7 @@ public sealed partial class HaLoop
         await BeforeStopAsync(pg.IsRunning, Settings, cancellationToken).ConfigureAwait(false);
         await _pg.StopForDemoteAsync(DemoteMode.Graceful, cancellationToken).ConfigureAwait(false);
         AfterStop(pg, demoting: false);
+        DisarmWatchdog();
         if (Memory.HeldLock is not null || cluster?.Leader?.Holder == _options.Identity.Name)
             await ReleaseAsync(cluster, cancellationToken).ConfigureAwait(false);
         await _pg.SetWriteFenceAsync(null, cancellationToken).ConfigureAwait(false);
@@ -222,7 +223,7 @@ public sealed partial class HaLoop
 
         await BeforeDecideAsync(cluster, pg, cancellationToken).ConfigureAwait(false);
         var settings = Settings;
-        var local = new LocalNodeState(pg, Memory);
+        var local = WithWatchdog(new LocalNodeState(pg, Memory), settings);
         // The clock is read again: the DCS read may have taken up to retry_timeout, and lock-validity rules need now.
         var plan = HaDecider.Decide(cluster, local, settings, _time.GetUtcNow());
         if (plan.NeedsPeerStatus && cluster is not null)
@@ -239,6 +240,7 @@ public sealed partial class HaLoop
 
         await ExecuteAsync(plan.Actions, cluster, pg, settings, cancellationToken).ConfigureAwait(false);
         NotifyFirstSeenRunning(pg);
+        DisarmWatchdogUnlessLeading(pg, settings);
 
         if (cluster is not null)
         {
@@ -305,7 +307,7 @@ public sealed partial class HaLoop
                     if (kept is not null && !await LockConfirmedAsync(kept, sentAt, settings, ct).ConfigureAwait(false))
                     {
                         kept = null;
-                        why = "the write fence could not be moved";
+                        why = "the write fence could not be moved or the required watchdog could not be armed";
                     }
                     if (kept is not null)
                     {
@@ -405,6 +407,8 @@ public sealed partial class HaLoop
                         await BeforeStopAsync(pg.IsRunning, settings, c).ConfigureAwait(false);
                         await _pg.StopForDemoteAsync(demote.Mode, c).ConfigureAwait(false);
                         AfterStop(pg, demoting: true);
+                        // The demotion safepoint: PostgreSQL no longer accepts writes, so nothing needs resetting.
+                        DisarmWatchdog();
                         if (demote.Mode is DemoteMode.Graceful or DemoteMode.Immediate)
                             await ReleaseAsync(cluster, c).ConfigureAwait(false);
                         Remember(m => m with { HeldLock = null, LockValidUntil = null });
@@ -435,7 +439,7 @@ public sealed partial class HaLoop
         try
         {
             await _pg.SetWriteFenceAsync(validUntil - settings.FenceSafetyMargin, ct).ConfigureAwait(false);
-            return true;
+            return WatchdogKeptAlive(settings, sentAt);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {

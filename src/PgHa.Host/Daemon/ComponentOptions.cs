@@ -5,6 +5,7 @@ using PgHa.Dcs.Etcd;
 using PgHa.Dcs.ZooKeeper;
 using PgHa.Host.Configuration;
 using PgHa.Postgres;
+using PgHa.Watchdog;
 
 namespace PgHa.Host.Daemon;
 
@@ -129,6 +130,19 @@ public static class ComponentOptions
             problems.Add("set_acls: znode ACLs are not supported yet; remove set_acls (znodes are created world-readable, as without it)");
         return problems;
     }
+
+    /// <summary>The <c>watchdog</c> section as the HA loop's watchdog uses it.</summary>
+    public static WatchdogOptions Watchdog(PgHaConfig config) => new()
+    {
+        Mode = config.Watchdog.Mode switch
+        {
+            Configuration.WatchdogMode.Off => PgHa.Watchdog.WatchdogMode.Off,
+            Configuration.WatchdogMode.Required => PgHa.Watchdog.WatchdogMode.Required,
+            _ => PgHa.Watchdog.WatchdogMode.Automatic,
+        },
+        Device = config.Watchdog.Device,
+        SafetyMargin = config.Watchdog.SafetyMargin,
+    };
 
     /// <summary>
     /// The user's commands around PostgreSQL events: <c>postgresql.callbacks</c>, <c>pre_promote</c> and

@@ -8,6 +8,7 @@ using PgHa.Host.Rest;
 using PgHa.Loop;
 using PgHa.Peers;
 using PgHa.Postgres;
+using PgHa.Watchdog;
 
 namespace PgHa.Host.Daemon;
 
@@ -61,8 +62,14 @@ public static class PgHaDaemon
         using var http = new HttpClient();
         var peers = new HttpPeerStatusClient(http, time, loggers.CreateLogger<HttpPeerStatusClient>());
         var callbacks = callbackOptions.IsEmpty ? null : new PostgresCallbacks(callbackOptions, time, loggers.CreateLogger<PostgresCallbacks>());
+        using var watchdog = ComponentOptions.Watchdog(config) is { Mode: not PgHa.Watchdog.WatchdogMode.Off } watchdogOptions
+            ? new LeaderWatchdog(watchdogOptions, new LinuxWatchdogDevice(watchdogOptions.Device), loggers.CreateLogger<LeaderWatchdog>())
+            : null;
         var loop = new HaLoop(dcs, postgres, peers,
-            config.ToHaNodeOptions() with { LocalPostgresParameters = ComponentOptions.LocalParameters(config) }, time, loggers.CreateLogger<HaLoop>(), callbacks);
+            config.ToHaNodeOptions() with { LocalPostgresParameters = ComponentOptions.LocalParameters(config) }, time, loggers.CreateLogger<HaLoop>(), callbacks)
+        {
+            Watchdog = watchdog,
+        };
         // A dead postmaster is handled now, not at the next loop_wait.
         postgres.PostmasterDied += (_, _) => loop.Wake();
         var reloader = new ConfigReloader(configPath, environment, loaded, loop, log, logger);
@@ -88,7 +95,11 @@ public static class PgHaDaemon
             rest = await RestApiServer.StartAsync(new RestApiServerOptions
             {
                 Listen = config.RestApi.Listen.ToString(),
-                Snapshot = () => new NodeSnapshot(config.Scope, config.Identity, loop.Settings, loop.Memory, loop.LastCycle, AgentVersion) { ScheduledRestart = loop.ScheduledRestart },
+                Snapshot = () => new NodeSnapshot(config.Scope, config.Identity, loop.Settings, loop.Memory, loop.LastCycle, AgentVersion)
+                {
+                    ScheduledRestart = loop.ScheduledRestart,
+                    WatchdogFailed = loop.WatchdogFailed,
+                },
                 TimeProvider = time,
                 LoggerProvider = log,
                 Dcs = dcs,

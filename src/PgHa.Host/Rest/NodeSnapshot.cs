@@ -19,6 +19,9 @@ public sealed record NodeSnapshot(string Scope, NodeIdentity Identity, HaSetting
     /// <summary>A restart scheduled through <c>POST /restart</c>, if any.</summary>
     public ScheduledRestart? ScheduledRestart { get; init; }
 
+    /// <summary><c>watchdog.mode: required</c> and the watchdog cannot be used: shown as <c>watchdog_failed</c>, and peers skip this node.</summary>
+    public bool WatchdogFailed { get; init; }
+
     /// <summary>The PostgreSQL state as last observed.</summary>
     public PostgresStatus Postgres => LastCycle?.Postgres ?? PostgresStatus.Uninitialized;
 

@@ -56,6 +56,8 @@ public static class StatusDocument
         doc["patroni"] = new JsonObject { ["version"] = node.AgentVersion, ["scope"] = node.Scope, ["name"] = node.Identity.Name };
         if (node.ScheduledRestart is { } scheduled) doc["scheduled_restart"] = ScheduledRestartJson(scheduled);
         if (node.IsPaused) doc["pause"] = true;
+        // Peers in a leader race (PgHa and Patroni) skip a member that says this.
+        if (node.WatchdogFailed) doc["watchdog_failed"] = true;
         return doc;
     }
 

@@ -41,6 +41,11 @@ internal sealed class WriteHistory
             .OrderBy(e => e.At)],
         origin);
 
+    /// <summary>The probes' history alone, for scenarios without an application writer.</summary>
+    public static WriteHistory Of(WriteProbes probes, long origin) => new(
+        [.. probes.Results.Where(r => r.Accepted).Select(r => new Write(r.Node, r.Started, r.Finished)).OrderBy(e => e.At)],
+        origin);
+
     /// <summary>Nodes that accepted writes in more than one block (empty when there was never a split brain).</summary>
     public IReadOnlyList<string> NodesInSeveralBlocks => [.. Blocks.GroupBy(b => b.Node).Where(g => g.Count() > 1).Select(g => g.Key)];
 

@@ -6,7 +6,7 @@ namespace PgHa.EndToEnd.Tests.Harness;
 internal sealed record ProbeResult(string Node, long Started, long Finished, bool Accepted, string? Error);
 
 /// <summary>
-/// Asks every node every 80 ms (so no gap exceeds 100 ms), each on its own connection, whether it accepts a write right now: an INSERT into
+/// Asks every node every 80 ms (so no gap exceeds 100 ms; or every <c>interval</c> given), each on its own connection, whether it accepts a write right now: an INSERT into
 /// e2e_probe (a replica refuses it as read-only; a stopped or fenced server does not answer). The record of who
 /// accepted writes when is what split-brain and fence checks are made of.
 /// </summary>
@@ -14,11 +14,16 @@ internal sealed class WriteProbes : IAsyncDisposable
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(80);
     private readonly IReadOnlyList<ClusterNode> _nodes;
+    private readonly TimeSpan _interval;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<ProbeResult> _results = [];
     private Task[] _tasks = [];
 
-    public WriteProbes(IReadOnlyList<ClusterNode> nodes) => _nodes = nodes;
+    public WriteProbes(IReadOnlyList<ClusterNode> nodes, TimeSpan? interval = null)
+    {
+        _nodes = nodes;
+        _interval = interval ?? Interval;
+    }
 
     public IReadOnlyList<ProbeResult> Results
     {
@@ -86,7 +91,7 @@ internal sealed class WriteProbes : IAsyncDisposable
             }
             var finished = TimeProvider.System.GetTimestamp();
             lock (_results) _results.Add(new ProbeResult(node.Name, started, finished, accepted, error));
-            var wait = Interval - TimeProvider.System.GetElapsedTime(started);
+            var wait = _interval - TimeProvider.System.GetElapsedTime(started);
             if (wait > TimeSpan.Zero)
             {
                 try { await Task.Delay(wait, TimeProvider.System, _stop.Token); }

@@ -51,6 +51,16 @@ public sealed class StatusDocumentTests
     }
 
     [Test]
+    public void ReportsAFailedRequiredWatchdogAsPatroniDoesAndNothingOtherwise()
+    {
+        var failed = StatusDocument.Build(Node(Replica(), leader: false) with { WatchdogFailed = true }, Now);
+        var healthy = StatusDocument.Build(Node(Replica(), leader: false), Now);
+        Assert.That((failed["watchdog_failed"]?.GetValue<bool>(), healthy.ContainsKey("watchdog_failed")), Is.EqualTo(((bool?)true, false)));
+        // Peers read it back with the same reader the leader race uses.
+        Assert.That(PgHa.Peers.PatroniStatusReader.Read("node2", failed.ToJsonString()).WatchdogFailed, Is.True);
+    }
+
+    [Test]
     public void AStoppedNodeReportsOnlyWhatItKnows()
     {
         var ours = StatusDocument.Build(Node(Stopped, leader: false), Now);
