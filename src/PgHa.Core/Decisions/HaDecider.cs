@@ -76,8 +76,12 @@ public static class HaDecider
             return HaPlan.NoAction($"{prefix}DCS is not accessible");
         // Patroni demotes at the first failed read. The write fence already guarantees the primary stops before its
         // lock can expire, so a DCS hiccup need not cost a restart: keep serving while another full retry still fits.
-        if (local.Memory.LockValidUntil is { } until && now + settings.RetryTimeout + settings.FenceSafetyMargin < until)
-            return HaPlan.NoAction($"DCS is not accessible; the leader lock is still guaranteed until {FormatTime(until)}, keeping PostgreSQL running as primary and retrying");
+        var guaranteed = local.Memory.LockValidUntil is { } until && now + settings.RetryTimeout + settings.FenceSafetyMargin < until;
+        ImmutableArray<HaAction> fallback = guaranteed ? [] : [new Demote(DemoteMode.Offline)];
+        if (FailsafeRules.ConfirmationRound(local, settings, fallback) is { } round)
+            return HaPlan.Of("DCS is not accessible; failsafe mode: continue to run as a leader if all members confirm it", round);
+        if (guaranteed)
+            return HaPlan.NoAction($"DCS is not accessible; the leader lock is still guaranteed until {FormatTime(local.Memory.LockValidUntil!.Value)}, keeping PostgreSQL running as primary and retrying");
         return HaPlan.Of("demoting self because DCS is not accessible and I was a leader", new Demote(DemoteMode.Offline));
     }
 
@@ -170,6 +174,9 @@ public static class HaDecider
                 new AcquireLock([new WriteInitialize(pg.SystemId, WriteCondition.IfAbsent)], []));
         }
 
+        if (!pg.IsRunningPrimary && FailsafeRules.RaceObjection(cluster, local, settings, now) is { } objection)
+            return HaPlan.NoAction($"{prefix}not racing for the leader lock: {objection}");
+
         var verdict = LeaderRace.IsHealthiest(cluster, local, settings, now);
         if (verdict.NeedsPeers)
             return HaPlan.AskPeers("need peer status for the leader race");
@@ -214,6 +221,9 @@ public static class HaDecider
         if (!pg.IsRunningPrimary && !explicitFailoverToMe && !SynchronousReplication.MayPromote(cluster, settings, me))
             return HaPlan.Of($"{prefix}I hold the lock but I am not a synchronous standby in synchronous mode; releasing the lock instead of promoting", new ReleaseLock());
 
+        if (!pg.IsRunningPrimary && FailsafeRules.PromotionObjection(local, settings, now) is { } promised)
+            return HaPlan.Of($"{prefix}{promised}", new RenewLock(cluster.Leader!, null, [], []));
+
         var ok = ImmutableArray.CreateBuilder<HaAction>();
         if (pg.SystemId is not null && cluster.Initialize is not { IsValidSystemId: true })
             ok.Add(new WriteInitialize(pg.SystemId, WriteCondition.FromRead(cluster.Initialize?.Version)));
@@ -250,7 +260,13 @@ public static class HaDecider
             ok.AddRange(SynchronousReplication.ForLeader(cluster, local, settings));
         }
 
-        return new HaPlan($"{prefix}{reason}", [new RenewLock(cluster.Leader!, pg.IsRunningPrimary ? pg.Lsn : null, ok.ToImmutable(), DemoteOnFailure(local, settings))]);
+        if (pg.IsRunningPrimary && FailsafeRules.MaintainKey(cluster, settings) is { } failsafeKey)
+            ok.Add(failsafeKey);
+        // A renewal the DCS did not answer is a DCS failure, not a lost lock: failsafe mode may keep this primary.
+        var onFailed = DemoteOnFailure(local, settings);
+        var onDcsDown = pg.IsRunningPrimary && FailsafeRules.ConfirmationRound(local, settings, onFailed) is { } round
+            ? ImmutableArray.Create<HaAction>(round) : default;
+        return new HaPlan($"{prefix}{reason}", [new RenewLock(cluster.Leader!, pg.IsRunningPrimary ? pg.Lsn : null, ok.ToImmutable(), onFailed, onDcsDown)]);
     }
 
     private static ImmutableArray<HaAction> DemoteOnFailure(LocalNodeState local, HaSettings settings) =>

@@ -43,6 +43,9 @@ public sealed record HaMemory
     /// </summary>
     public SynchronousStandbyBaseline? SyncBaseline { get; init; }
 
+    /// <summary>Failsafe mode: the topology to confirm, the last confirmation, a promise given to a leader.</summary>
+    public FailsafeMemory Failsafe { get; init; } = FailsafeMemory.Empty;
+
     /// <summary>A freshly started agent.</summary>
     public static HaMemory Initial { get; } = new();
 }
