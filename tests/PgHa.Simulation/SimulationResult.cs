@@ -10,4 +10,8 @@ namespace PgHa.Simulation;
 /// <param name="Settings">ttl/loop_wait/retry_timeout of the run.</param>
 /// <param name="FenceTrips">How often a write fence stopped a primary.</param>
 /// <param name="Failovers">Promotions after the initial bootstrap.</param>
-public sealed record SimulationResult(int Seed, long Cycles, long Events, string? Violation, IReadOnlyList<string> Trace, TimeSpan HealTime, string Settings, int FenceTrips, int Failovers);
+public sealed record SimulationResult(int Seed, long Cycles, long Events, string? Violation, IReadOnlyList<string> Trace, TimeSpan HealTime, string Settings, int FenceTrips, int Failovers)
+{
+    /// <summary>Failsafe mode: how long (virtual time) a primary accepted writes while the DCS lock was free.</summary>
+    public TimeSpan WritesWithoutLock { get; init; }
+}

@@ -57,24 +57,44 @@ public static class FailsafeRules
     }
 
     /// <summary>
-    /// Why this node (not a running primary) must not race for a free lock now, or null when failsafe mode has no
-    /// objection: a promise given to a leader through <c>POST /failsafe</c> still holds; failsafe mode is on and the
-    /// non-empty key does not name this node; or this agent started less than ttl ago while a key exists.
+    /// Failsafe mode's objection to this node (not a running primary) racing for a free lock now, or null when it has
+    /// none: a promise given to a leader through <c>POST /failsafe</c> still holds; this agent started less than ttl ago
+    /// while a key exists; or failsafe mode is on, the non-empty key does not name this node, and not every member the
+    /// key names answered the status query as a non-primary (Patroni never lets such a node race; PgHa lets it once it
+    /// has seen that no member of the key runs as a primary, so a key naming only departed members cannot block the
+    /// cluster for good while they are still reachable). <see cref="HealthVerdict.AskPeers"/>: gather peers first.
     /// </summary>
-    public static string? RaceObjection(ClusterState cluster, LocalNodeState local, HaSettings settings, DateTimeOffset now)
+    public static HealthVerdict? RaceObjection(ClusterState cluster, LocalNodeState local, HaSettings settings, DateTimeOffset now)
     {
         var me = settings.MemberName;
         var memory = local.Memory.Failsafe;
         // A promise binds whatever the configuration says now: the leader relies on it.
         if (memory.PromisedTo(now, settings.Ttl, out var leader) && leader.Name != me)
-            return $"{leader.Name} is running as the leader in failsafe mode (confirmed by me at {Format(leader.ReceivedAt)}); not racing before {Format(leader.ReceivedAt + settings.Ttl)}";
+            return HealthVerdict.No($"{leader.Name} is running as the leader in failsafe mode (confirmed by me at {Format(leader.ReceivedAt)}); not racing before {Format(leader.ReceivedAt + settings.Ttl)}");
         if (cluster.Failsafe is not { Members.Count: > 0 } key) return null;
-        if (settings.FailsafeMode && !key.Members.ContainsKey(me))
-            return "failsafe mode: I am not in the failsafe key, so the leader in failsafe mode would not ask me";
         if (memory.AgentStartedAt is { } started && now < started + settings.Ttl)
-            return $"failsafe key present: this agent started at {Format(started)} and may have promised a leader not to race before it restarted; not racing before {Format(started + settings.Ttl)}";
+            return HealthVerdict.No($"failsafe key present: this agent started at {Format(started)} and may have promised a leader not to race before it restarted; not racing before {Format(started + settings.Ttl)}");
+        if (!settings.FailsafeMode || key.Members.ContainsKey(me)) return null;
+        // The leader in failsafe mode does not ask this node, so racing is safe only when no member it asks can be
+        // such a leader: every one answered, and none runs as a primary.
+        if (!local.HasPeerStatus) return HealthVerdict.AskPeers;
+        foreach (var name in key.Members.Keys.Order(StringComparer.Ordinal))
+        {
+            var peer = local.Peers.FirstOrDefault(p => p.Name == name);
+            if (peer is not { Reachable: true })
+                return HealthVerdict.No($"failsafe mode: I am not in the failsafe key and its member {name} did not answer; it may be a leader running on failsafe confirmations");
+            if (peer.Role == MemberRole.Primary)
+                return HealthVerdict.No($"failsafe mode: I am not in the failsafe key and its member {name} runs as a primary");
+        }
         return null;
     }
+
+    /// <summary>
+    /// Whether <paramref name="member"/> may take over at all under failsafe mode: with the mode on and a non-empty key,
+    /// only the members it names race (judging a switchover candidate by this rule keeps others from waiting for it).
+    /// </summary>
+    public static bool NamedInKey(ClusterState cluster, HaSettings settings, string member) =>
+        !settings.FailsafeMode || cluster.Failsafe is not { Members.Count: > 0 } key || key.Members.ContainsKey(member);
 
     /// <summary>
     /// Why this node, holding the lock but not yet a primary, must not promote now: it promised another leader not to

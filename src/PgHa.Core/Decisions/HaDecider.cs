@@ -175,7 +175,10 @@ public static class HaDecider
         }
 
         if (!pg.IsRunningPrimary && FailsafeRules.RaceObjection(cluster, local, settings, now) is { } objection)
-            return HaPlan.NoAction($"{prefix}not racing for the leader lock: {objection}");
+        {
+            if (objection.NeedsPeers) return HaPlan.AskPeers("need peer status to check the failsafe key's members");
+            return HaPlan.NoAction($"{prefix}not racing for the leader lock: {objection.Why}");
+        }
 
         var verdict = LeaderRace.IsHealthiest(cluster, local, settings, now);
         if (verdict.NeedsPeers)
@@ -300,6 +303,7 @@ public static class HaDecider
         if (request.Candidate is not null && !SynchronousReplication.MayPromote(cluster, settings, request.Candidate))
             return ([new ClearFailover(request.Version)], $"switchover candidate '{request.Candidate}' is not a synchronous standby; request cancelled");
         var possible = local.Peers.Any(p => p.Reachable && p.Name != me && (request.Candidate is null || p.Name == request.Candidate)
+                                            && FailsafeRules.NamedInKey(cluster, settings, p.Name)
                                             && SynchronousReplication.MayPromote(cluster, settings, p.Name)
                                             && !p.Tags.NoFailover && !p.WatchdogFailed && p.Role != MemberRole.Primary
                                             && local.Postgres.Lsn - p.Lsn <= settings.MaximumLagOnFailover);

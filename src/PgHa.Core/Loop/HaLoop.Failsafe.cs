@@ -115,6 +115,15 @@ public sealed partial class HaLoop : IFailsafeReceiver
         await ExecuteAsync(round.OnRefused, cluster, pg, settings, ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Members the <c>failsafe</c> key names whose member key is gone: the leader race asks them too (as Patroni does),
+    /// since one of them may be a leader running on failsafe confirmations.
+    /// </summary>
+    private IEnumerable<Member> FailsafeOnlyMembers(ClusterState cluster) =>
+        Settings.FailsafeMode && cluster.Failsafe is { } key
+            ? key.Members.Where(p => p.Key != _options.Identity.Name && !cluster.HasMember(p.Key)).Select(p => new Member(p.Key) { ApiUrl = p.Value })
+            : [];
+
     /// <summary>Applies a successful read's <c>failsafe</c> key to the memory.</summary>
     private static HaMemory NoteFailsafeRead(HaMemory memory, ClusterState cluster) =>
         memory with { Failsafe = FailsafeRules.AfterRead(memory.Failsafe, cluster) };

@@ -249,7 +249,7 @@ public sealed partial class HaLoop
     private async Task<ImmutableArray<PeerStatus>> GatherPeersAsync(ClusterState cluster, CancellationToken cancellationToken)
     {
         var me = _options.Identity.Name;
-        var asks = cluster.Members.Where(m => m.Name != me && m.ApiUrl is not null)
+        var asks = cluster.Members.Where(m => m.Name != me && m.ApiUrl is not null).Concat(FailsafeOnlyMembers(cluster))
             .Select(m => _peers.GetStatusAsync(m, _options.PeerStatusTimeout, cancellationToken)).ToArray();
         var answers = await Task.WhenAll(asks).ConfigureAwait(false);
         Log.PeersQueried(_logger, answers.Length, answers.Count(a => a.Reachable));
