@@ -44,7 +44,10 @@ public sealed record HaPlan(string Reason, ImmutableArray<HaAction> Actions, boo
                     Branches(sb, "ok", ren.OnRenewed, "fail", ren.OnFailed);
                     if (!ren.OnDcsUnavailable.IsDefault) Branches(sb, "dcs-down", ren.OnDcsUnavailable, null, default);
                     break;
-                case ConfirmFailsafe round: Branches(sb, "confirmed", round.OnConfirmed, "refused", round.OnRefused); break;
+                case ConfirmFailsafe round:
+                    sb.Append('(').Append(string.Join(',', round.Members.Keys.Order(StringComparer.Ordinal))).Append(')');
+                    Branches(sb, "confirmed", round.OnConfirmed, "refused", round.OnRefused);
+                    break;
                 case RaceInitialize race: Branches(sb, "won", race.OnWon, null, default); break;
                 case Follow f: sb.Append('(').Append(f.Upstream ?? "-").Append(')'); break;
                 case CreateReplica c: sb.Append('(').Append(c.Source).Append(')'); break;
