@@ -105,6 +105,17 @@ public static class FailsafeRules
             ? $"I hold the lock, but {leader.Name} runs as the leader in failsafe mode and I confirmed it at {Format(leader.ReceivedAt)}; not promoting before {Format(leader.ReceivedAt + settings.Ttl)}"
             : null;
 
+    /// <summary>
+    /// What a leader running on failsafe confirmations does when the DCS is back but its renewal finds the lock gone:
+    /// the key expired during the outage (nobody could take it: every member promised not to race), so take it again
+    /// instead of demoting; losing that race means another node holds it, and then it demotes at once. Null when the
+    /// last round's guarantee has ended (the usual demotion applies).
+    /// </summary>
+    public static ImmutableArray<HaAction>? RetakeAfterOutage(LocalNodeState local, HaSettings settings, DateTimeOffset now, ImmutableArray<HaAction> onLost) =>
+        settings.FailsafeMode && local.Postgres.IsRunningPrimary && local.Memory.Failsafe.ConfirmedUntil is { } until && now < until
+            ? [new AcquireLock([], onLost)]
+            : null;
+
     /// <summary>Applies this cycle's read of the <c>failsafe</c> key (null cluster: nothing read) to the memory.</summary>
     public static FailsafeMemory AfterRead(FailsafeMemory memory, ClusterState cluster)
     {
@@ -116,8 +127,6 @@ public static class FailsafeRules
             Known = key?.Members ?? ImmutableDictionary<string, string>.Empty,
             Pending = pendingResolved ? null : memory.Pending,
             PendingBase = pendingResolved ? null : memory.PendingBase,
-            // Reaching the DCS ends failsafe operation: the lock is the guarantee again.
-            ConfirmedUntil = null,
         };
     }
 

@@ -267,7 +267,8 @@ public static class HaDecider
             ok.Add(failsafeKey);
         // A renewal the DCS did not answer is a DCS failure, not a lost lock: failsafe mode may keep this primary.
         var onFailed = DemoteOnFailure(local, settings);
-        var onDcsDown = pg.IsRunningPrimary && FailsafeRules.ConfirmationRound(local, settings, onFailed) is { } round
+        if (FailsafeRules.RetakeAfterOutage(local, settings, now, onFailed) is { } retake) onFailed = retake;
+        var onDcsDown = pg.IsRunningPrimary && FailsafeRules.ConfirmationRound(local, settings, DemoteOnFailure(local, settings)) is { } round
             ? ImmutableArray.Create<HaAction>(round) : default;
         return new HaPlan($"{prefix}{reason}", [new RenewLock(cluster.Leader!, pg.IsRunningPrimary ? pg.Lsn : null, ok.ToImmutable(), onFailed, onDcsDown)]);
     }

@@ -426,7 +426,8 @@ public sealed partial class HaLoop
     private async Task<bool> LockConfirmedAsync(LeaderLock held, DateTimeOffset sentAt, HaSettings settings, CancellationToken ct)
     {
         var validUntil = sentAt + _dcs.GuaranteedLockValidity(settings.Ttl);
-        Remember(m => m with { HeldLock = held, LockValidUntil = validUntil });
+        // A confirmed lock is the guarantee again: failsafe operation (if any) ends here, as Patroni's does.
+        Remember(m => m with { HeldLock = held, LockValidUntil = validUntil, Failsafe = m.Failsafe with { ConfirmedUntil = null } });
         try
         {
             await _pg.SetWriteFenceAsync(validUntil - settings.FenceSafetyMargin, ct).ConfigureAwait(false);

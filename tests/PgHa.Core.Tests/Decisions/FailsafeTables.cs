@@ -67,6 +67,12 @@ public sealed class FailsafeTables
         yield return Row("Failsafe: leader leaves a current key alone and runs a round if the renewal finds no DCS",
             Knowing(leading with { Cluster = WithKey(leading.Cluster!, all) }, all),
             "renew-lock{ok:[] fail:[demote-immediatenolock]}{dcs-down:[confirm-failsafe(node2,node3){confirmed:[] refused:[demote-immediatenolock]}]}");
+        yield return Row("Failsafe: a leader back from an outage on confirmations retakes a lock its renewal finds gone",
+            Knowing(leading with { Cluster = WithKey(leading.Cluster!, all) }, all).WithMemory(m => m with { Failsafe = m.Failsafe with { ConfirmedUntil = Now + TimeSpan.FromSeconds(5) } }),
+            "renew-lock{ok:[] fail:[acquire-lock{won:[] lost:[demote-immediatenolock]}]}{dcs-down:[confirm-failsafe(node2,node3){confirmed:[] refused:[demote-immediatenolock]}]}");
+        yield return Row("Failsafe: once the last round's guarantee ended a lost renewal demotes as usual",
+            Knowing(leading with { Cluster = WithKey(leading.Cluster!, all) }, all).WithMemory(m => m with { Failsafe = m.Failsafe with { ConfirmedUntil = Now - TimeSpan.FromSeconds(1) } }),
+            "renew-lock{ok:[] fail:[demote-immediatenolock]}{dcs-down:[confirm-failsafe(node2,node3){confirmed:[] refused:[demote-immediatenolock]}]}");
         yield return Row("Failsafe: leader whose member key is not published yet writes no key",
             leading with { Cluster = leading.Cluster! with { Members = [Member(Node2), Member(Node3)] } }, "renew-lock{ok:[] fail:[demote-immediatenolock]}");
         yield return Row("Failsafe: with the mode off the leader writes no key",
