@@ -10,6 +10,7 @@ int? single = null;
 var trace = false;
 var sync = false;
 var strict = false;
+var failsafe = false;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -21,6 +22,7 @@ for (var i = 0; i < args.Length; i++)
         case "--trace": trace = true; break;
         case "--sync": sync = true; break;
         case "--strict": sync = true; strict = true; break;
+        case "--failsafe": failsafe = true; break;
         case "-h" or "--help":
             Console.WriteLine("""
                 Usage: simulate [--seeds N] [--start S] [--nodes K] [--seed S]
@@ -30,6 +32,8 @@ for (var i = 0; i < args.Length; i++)
                   --seed S    run one seed and print its full trace (replay of a failure)
                   --sync      synchronous_mode on, checking that no acknowledged write is lost
                   --strict    synchronous_mode_strict too
+                  --failsafe  failsafe_mode on: a leader cut off from the DCS keeps writing while every member confirms
+                              it; a writer may outlive its lock only while no other node took the lock
                 Last line: seeds=N cycles=C violations=V cycles_per_s=R
                 """);
             return 0;
@@ -41,7 +45,7 @@ for (var i = 0; i < args.Length; i++)
 if (nodes is < 2 or > 9) { Console.Error.WriteLine("simulate: --nodes must be between 2 and 9"); return 2; }
 if (single is { } s) { start = s; seeds = 1; }
 
-var options = new SimulationOptions { Nodes = nodes, Trace = trace, SynchronousMode = sync, SynchronousModeStrict = strict };
+var options = new SimulationOptions { Nodes = nodes, Trace = trace, SynchronousMode = sync, SynchronousModeStrict = strict, FailsafeMode = failsafe };
 var sw = Stopwatch.StartNew();
 long cycles = 0, violations = 0, done = 0;
 var maxHeal = TimeSpan.Zero;
@@ -58,7 +62,7 @@ Parallel.For(start, start + seeds, new ParallelOptions { MaxDegreeOfParallelism 
         {
             violations++;
             Console.WriteLine($"VIOLATION seed={seed} {result.Settings}: {result.Violation}");
-            Console.WriteLine($"  replay: scripts/simulate --seed {seed} --nodes {nodes}{(strict ? " --strict" : sync ? " --sync" : "")}");
+            Console.WriteLine($"  replay: scripts/simulate --seed {seed} --nodes {nodes}{(strict ? " --strict" : sync ? " --sync" : "")}{(failsafe ? " --failsafe" : "")}");
             if (trace) foreach (var line in result.Trace) Console.WriteLine("  " + line);
         }
         else if (trace)

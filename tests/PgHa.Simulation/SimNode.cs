@@ -65,7 +65,7 @@ public sealed class SimNode
         var pg = new SimPostgresControl(_run.Scheduler, actor, Server, _run.ServerOf, _run.NewSystemId);
         pg.Promoted += _run.OnPromoted;
         pg.ReplicationOf = _run.ReplicationOf;
-        var peers = new SimPeerClient(_run.Scheduler, actor, _run.Network, Index, _run.NodeOf);
+        var peers = new SimPeerClient(_run.Scheduler, actor, _run.Network, Index, _run.NodeOf) { AcceptAll = _run.Options.BrokenFailsafeConfirmation, ForgetPromises = _run.Options.ForgetfulFailsafeReplicas };
         var options = new HaNodeOptions
         {
             Identity = new NodeIdentity(Name, $"postgres://10.0.0.{Index + 1}:5432/postgres", $"http://10.0.0.{Index + 1}:8008/patroni"),

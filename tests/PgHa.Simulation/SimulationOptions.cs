@@ -37,6 +37,16 @@ public sealed record SimulationOptions
     public bool RequiredWatchdogUnusable { get; init; }
     /// <summary>Planted: the node of <see cref="RequiredWatchdogUnusable"/> runs with the watchdog off while the checker expects it required.</summary>
     public bool EngineIgnoresWatchdog { get; init; }
+    /// <summary>
+    /// <c>failsafe_mode</c> on: a leader cut off from the DCS keeps writing while every member confirms it. The checker
+    /// then allows a writer whose lock expired as long as no other node took the lock meanwhile; two writers, or a writer
+    /// while another node holds the lock, stay violations.
+    /// </summary>
+    public bool FailsafeMode { get; init; }
+    /// <summary>Planted: a failsafe confirmation round counts every member as confirmed, answered or not.</summary>
+    public bool BrokenFailsafeConfirmation { get; init; }
+    /// <summary>Planted: replicas accept <c>POST /failsafe</c> but forget the promise (they race and promote at once).</summary>
+    public bool ForgetfulFailsafeReplicas { get; init; }
     /// <summary>Planted: the write fence does nothing.</summary>
     public bool BrokenFence { get; init; }
     /// <summary>Planted: the DCS lets a node acquire a lock that is still held (promotion without waiting for expiry).</summary>

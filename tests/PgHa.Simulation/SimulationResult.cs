@@ -14,4 +14,6 @@ public sealed record SimulationResult(int Seed, long Cycles, long Events, string
 {
     /// <summary>How often a pre_promote refused (with <see cref="SimulationOptions.PrePromoteFaults"/>).</summary>
     public int PrePromoteRefusals { get; init; }
+    /// <summary>Failsafe mode: how long (virtual time) a primary accepted writes while the DCS lock was free.</summary>
+    public TimeSpan WritesWithoutLock { get; init; }
 }

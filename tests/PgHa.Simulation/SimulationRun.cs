@@ -15,7 +15,7 @@ namespace PgHa.Simulation;
 /// </summary>
 /// <remarks>
 /// Invariants: (1) a node accepts writes only while the DCS shows it as the holder of an unexpired lock — which also
-/// means never two writers at once; (2) no automatic promotion of a replica further behind the leader's last published
+/// means never two writers at once (in failsafe mode: or while the lock is free, never while another node holds it); (2) no automatic promotion of a replica further behind the leader's last published
 /// optime than maximum_lag_on_failover; (4) in synchronous mode, no promotion loses a write whose commit was
 /// acknowledged to a client; (3) after faults stop, exactly one node holds the lock and accepts writes within
 /// <see cref="HealBound"/>, and that stays so.
@@ -34,6 +34,8 @@ public sealed class SimulationRun
     private bool _bootstrapped;
     // Synchronous mode: the newest acknowledged commit (branch, position); every later primary must contain it.
     private (long Branch, long Lsn)? _acked;
+    private long? _writingWithoutLockSince;
+    private long _writesWithoutLockTicks;
 
     /// <summary>Sets a run up (nothing runs until <see cref="Run"/>).</summary>
     public SimulationRun(int seed, SimulationOptions options)
@@ -60,6 +62,7 @@ public sealed class SimulationRun
             ["maximum_lag_on_failover"] = options.EngineMaximumLagOverride ?? _maxLag,
             ["postgresql"] = new JsonObject { ["use_pg_rewind"] = true },
         };
+        if (options.FailsafeMode) raw["failsafe_mode"] = true;
         if (options.SynchronousMode && !options.EngineIgnoresSynchronousMode)
         {
             raw["synchronous_mode"] = true;
@@ -176,6 +179,12 @@ public sealed class SimulationRun
 
     private void CheckInvariants()
     {
+        // Failsafe mode: time a primary wrote while the lock was free, to show the runs exercise it.
+        if (_writingWithoutLockSince is { } since && !(Store.PeekLeader(Prefix) is null && _nodes.Any(n => n.Server.AcceptsWrites)))
+        {
+            _writesWithoutLockTicks += Scheduler.NowTicks - since;
+            _writingWithoutLockSince = null;
+        }
         if (Scheduler.DeterminismBreach is { } breach) Fail(breach);
         var leader = Store.PeekLeader(Prefix);
         SimNode? writer = null;
@@ -185,7 +194,10 @@ public sealed class SimulationRun
             if (writer is not null)
                 Fail($"two nodes accept writes: {writer.Name} and {n.Name}");
             writer = n;
-            if (leader is null || leader.Value.Holder != n.Name)
+            // Failsafe mode lets a leader outlive its lock while every member vouches for it, but never once another
+            // node has taken the lock: that node may promote at any moment.
+            if (leader is null && Options.FailsafeMode) _writingWithoutLockSince ??= Scheduler.NowTicks;
+            if (leader is null ? !Options.FailsafeMode : leader.Value.Holder != n.Name)
                 Fail($"{n.Name} accepts writes but the DCS lock is {(leader is null ? "free" : "held by " + leader.Value.Holder)}");
         }
         if (Options.RequiredWatchdogUnusable)
@@ -329,7 +341,11 @@ public sealed class SimulationRun
         if (_nodes.Sum(n => n.FailedCycles) is var failed and > 0) Fail($"{failed} HA cycles failed with an exception (a bug; replay with --seed to see it)");
         return new SimulationResult(Seed, TotalCycles(), Scheduler.EventsRun, _violation, (IReadOnlyList<string>?)Trace ?? [],
             healed < TimeSpan.Zero ? TimeSpan.Zero : healed, $"ttl={Ttl.TotalSeconds} loop_wait={LoopWait.TotalSeconds} retry_timeout={RetryTimeout.TotalSeconds}",
-            _nodes.Sum(n => n.Server.FenceTrips), _promotions) { PrePromoteRefusals = _nodes.Sum(n => n.PrePromoteRefusals) };
+            _nodes.Sum(n => n.Server.FenceTrips), _promotions)
+        {
+            PrePromoteRefusals = _nodes.Sum(n => n.PrePromoteRefusals),
+            WritesWithoutLock = TimeSpan.FromTicks(_writesWithoutLockTicks),
+        };
     }
 
     private long TotalCycles() => _nodes.Sum(n => n.Cycles);

@@ -27,7 +27,10 @@ public sealed record AcquireLock(ImmutableArray<HaAction> OnWon, ImmutableArray<
 /// <param name="Optime">Leader WAL position to publish in <c>status</c> (null: nothing to publish).</param>
 /// <param name="OnRenewed">Steps when renewed.</param>
 /// <param name="OnFailed">Steps when the lock is no longer ours or the DCS failed.</param>
-public sealed record RenewLock(LeaderLock Held, long? Optime, ImmutableArray<HaAction> OnRenewed, ImmutableArray<HaAction> OnFailed) : HaAction
+/// <param name="OnDcsUnavailable">
+/// Steps when the DCS did not answer (not a lost CAS), e.g. failsafe mode's confirmation round; default: <paramref name="OnFailed"/>.
+/// </param>
+public sealed record RenewLock(LeaderLock Held, long? Optime, ImmutableArray<HaAction> OnRenewed, ImmutableArray<HaAction> OnFailed, ImmutableArray<HaAction> OnDcsUnavailable = default) : HaAction
 {
     /// <inheritdoc />
     public override string Name => "renew-lock";

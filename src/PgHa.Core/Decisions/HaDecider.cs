@@ -78,8 +78,12 @@ public static class HaDecider
         // lock can expire, so a DCS hiccup need not cost a restart: keep serving while another full retry still fits.
         // An armed watchdog fires before the lock could expire (ttl - safety_margin): step down before either.
         var until = local.WatchdogFiresAt is { } fires && (local.Memory.LockValidUntil is null || fires < local.Memory.LockValidUntil) ? fires : local.Memory.LockValidUntil;
-        if (local.Memory.LockValidUntil is not null && now + settings.RetryTimeout + settings.FenceSafetyMargin < until)
-            return HaPlan.NoAction($"DCS is not accessible; the leader lock is still guaranteed until {FormatTime(until.Value)}, keeping PostgreSQL running as primary and retrying");
+        var guaranteed = local.Memory.LockValidUntil is not null && now + settings.RetryTimeout + settings.FenceSafetyMargin < until;
+        ImmutableArray<HaAction> fallback = guaranteed ? [] : [new Demote(DemoteMode.Offline)];
+        if (FailsafeRules.ConfirmationRound(local, settings, fallback) is { } round)
+            return HaPlan.Of("DCS is not accessible; failsafe mode: continue to run as a leader if all members confirm it", round);
+        if (guaranteed)
+            return HaPlan.NoAction($"DCS is not accessible; the leader lock is still guaranteed until {FormatTime(until!.Value)}, keeping PostgreSQL running as primary and retrying");
         return HaPlan.Of("demoting self because DCS is not accessible and I was a leader", new Demote(DemoteMode.Offline));
     }
 
@@ -176,6 +180,12 @@ public static class HaDecider
                 new AcquireLock([new WriteInitialize(pg.SystemId, WriteCondition.IfAbsent)], []));
         }
 
+        if (!pg.IsRunningPrimary && FailsafeRules.RaceObjection(cluster, local, settings, now) is { } objection)
+        {
+            if (objection.NeedsPeers) return HaPlan.AskPeers("need peer status to check the failsafe key's members");
+            return HaPlan.NoAction($"{prefix}not racing for the leader lock: {objection.Why}");
+        }
+
         var verdict = LeaderRace.IsHealthiest(cluster, local, settings, now);
         if (verdict.NeedsPeers)
             return HaPlan.AskPeers("need peer status for the leader race");
@@ -226,6 +236,9 @@ public static class HaDecider
         if (!pg.IsRunningPrimary && !explicitFailoverToMe && !SynchronousReplication.MayPromote(cluster, settings, me))
             return HaPlan.Of($"{prefix}I hold the lock but I am not a synchronous standby in synchronous mode; releasing the lock instead of promoting", new ReleaseLock());
 
+        if (!pg.IsRunningPrimary && FailsafeRules.PromotionObjection(local, settings, now) is { } promised)
+            return HaPlan.Of($"{prefix}{promised}", new RenewLock(cluster.Leader!, null, [], []));
+
         var ok = ImmutableArray.CreateBuilder<HaAction>();
         if (pg.SystemId is not null && cluster.Initialize is not { IsValidSystemId: true })
             ok.Add(new WriteInitialize(pg.SystemId, WriteCondition.FromRead(cluster.Initialize?.Version)));
@@ -262,7 +275,14 @@ public static class HaDecider
             ok.AddRange(SynchronousReplication.ForLeader(cluster, local, settings));
         }
 
-        return new HaPlan($"{prefix}{reason}", [new RenewLock(cluster.Leader!, pg.IsRunningPrimary ? pg.Lsn : null, ok.ToImmutable(), DemoteOnFailure(local, settings))]);
+        if (pg.IsRunningPrimary && FailsafeRules.MaintainKey(cluster, settings) is { } failsafeKey)
+            ok.Add(failsafeKey);
+        // A renewal the DCS did not answer is a DCS failure, not a lost lock: failsafe mode may keep this primary.
+        var onFailed = DemoteOnFailure(local, settings);
+        if (FailsafeRules.RetakeAfterOutage(local, settings, now, onFailed) is { } retake) onFailed = retake;
+        var onDcsDown = pg.IsRunningPrimary && FailsafeRules.ConfirmationRound(local, settings, DemoteOnFailure(local, settings)) is { } round
+            ? ImmutableArray.Create<HaAction>(round) : default;
+        return new HaPlan($"{prefix}{reason}", [new RenewLock(cluster.Leader!, pg.IsRunningPrimary ? pg.Lsn : null, ok.ToImmutable(), onFailed, onDcsDown)]);
     }
 
     private static ImmutableArray<HaAction> DemoteOnFailure(LocalNodeState local, HaSettings settings) =>
@@ -296,6 +316,7 @@ public static class HaDecider
         if (request.Candidate is not null && !SynchronousReplication.MayPromote(cluster, settings, request.Candidate))
             return ([new ClearFailover(request.Version)], $"switchover candidate '{request.Candidate}' is not a synchronous standby; request cancelled");
         var possible = local.Peers.Any(p => p.Reachable && p.Name != me && (request.Candidate is null || p.Name == request.Candidate)
+                                            && FailsafeRules.NamedInKey(cluster, settings, p.Name)
                                             && SynchronousReplication.MayPromote(cluster, settings, p.Name)
                                             && !p.Tags.NoFailover && !p.WatchdogFailed && p.Role != MemberRole.Primary
                                             && local.Postgres.Lsn - p.Lsn <= settings.MaximumLagOnFailover);

@@ -48,6 +48,8 @@ public sealed record HaMemory
     /// the lock again (Patroni's back-off), so another node gets its chance.
     /// </summary>
     public DateTimeOffset? PrePromoteFailedAt { get; init; }
+    /// <summary>Failsafe mode: the topology to confirm, the last confirmation, a promise given to a leader.</summary>
+    public FailsafeMemory Failsafe { get; init; } = FailsafeMemory.Empty;
 
     /// <summary>A freshly started agent.</summary>
     public static HaMemory Initial { get; } = new();

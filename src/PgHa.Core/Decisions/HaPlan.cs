@@ -40,7 +40,14 @@ public sealed record HaPlan(string Reason, ImmutableArray<HaAction> Actions, boo
             switch (a)
             {
                 case AcquireLock acq: Branches(sb, "won", acq.OnWon, "lost", acq.OnLost); break;
-                case RenewLock ren: Branches(sb, "ok", ren.OnRenewed, "fail", ren.OnFailed); break;
+                case RenewLock ren:
+                    Branches(sb, "ok", ren.OnRenewed, "fail", ren.OnFailed);
+                    if (!ren.OnDcsUnavailable.IsDefault) Branches(sb, "dcs-down", ren.OnDcsUnavailable, null, default);
+                    break;
+                case ConfirmFailsafe round:
+                    sb.Append('(').Append(string.Join(',', round.Members.Keys.Order(StringComparer.Ordinal))).Append(')');
+                    Branches(sb, "confirmed", round.OnConfirmed, "refused", round.OnRefused);
+                    break;
                 case RaceInitialize race: Branches(sb, "won", race.OnWon, null, default); break;
                 case Follow f: sb.Append('(').Append(f.Upstream ?? "-").Append(')'); break;
                 // The usual pre_promote branch (release the lock) is implied; only a different one is shown.

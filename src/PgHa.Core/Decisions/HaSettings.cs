@@ -39,6 +39,8 @@ public sealed record HaSettings
     /// the time to stop PostgreSQL, so that no two nodes ever accept writes at the same moment.
     /// </summary>
     public TimeSpan FenceSafetyMargin { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary><c>failsafe_mode</c>: with the DCS unreachable, the leader keeps running while every member confirms it.</summary>
+    public bool FailsafeMode { get; init; }
 
     /// <summary>Merges the cluster's dynamic configuration with local settings.</summary>
     public static HaSettings From(GlobalConfig config, string memberName, MemberTags tags, bool canBootstrap = true, TimeSpan? fenceSafetyMargin = null) => new()
@@ -54,6 +56,7 @@ public sealed record HaSettings
         SynchronousModeStrict = config.SynchronousModeStrict,
         SynchronousNodeCount = config.SynchronousNodeCount,
         CheckTimeline = config.CheckTimeline,
+        FailsafeMode = config.FailsafeMode,
         CanBootstrap = canBootstrap,
         Tags = tags,
         FenceSafetyMargin = fenceSafetyMargin ?? TimeSpan.FromSeconds(1),

@@ -71,6 +71,7 @@ public static class LeaderRace
             var candidate = local.Peers.FirstOrDefault(p => p.Name == request.Candidate);
             // Judge the candidate by the rule it applies to itself, or everybody waits for a node that refuses.
             if (candidate is { Reachable: true, WatchdogFailed: false } && !candidate.Tags.NoFailover
+                && FailsafeRules.NamedInKey(cluster, settings, candidate.Name)
                 && (!request.IsSwitchover || SynchronousReplication.MayPromote(cluster, settings, candidate.Name))
                 && (!request.IsSwitchover || cluster.LastLeaderLsn - candidate.Lsn <= settings.MaximumLagOnFailover))
                 return HealthVerdict.No($"the requested candidate {request.Candidate} is healthy; letting it win");
@@ -84,6 +85,7 @@ public static class LeaderRace
             // The old leader steps back in only when nobody else can take over.
             if (!local.HasPeerStatus) return HealthVerdict.AskPeers;
             var other = local.Peers.Any(p => p.Reachable && p.Name != me && !p.Tags.NoFailover && !p.WatchdogFailed
+                                             && FailsafeRules.NamedInKey(cluster, settings, p.Name)
                                              && SynchronousReplication.MayPromote(cluster, settings, p.Name)
                                              && cluster.LastLeaderLsn - p.Lsn <= settings.MaximumLagOnFailover);
             return other ? HealthVerdict.No("I am the old leader of a switchover and another member can take over")

@@ -40,4 +40,14 @@ public static class PgHaEventId
     public const int ActionFailed = 3003;
     /// <summary>The local PostgreSQL could not be observed.</summary>
     public const int PostgresUnobservable = 3004;
+    /// <summary>Failsafe mode: every member confirmed the leader while the DCS was unreachable.</summary>
+    public const int FailsafeConfirmed = 2101;
+    /// <summary>Failsafe mode: a member refused or did not answer the leader's confirmation round.</summary>
+    public const int FailsafeRefused = 2102;
+    /// <summary>Failsafe mode: this node accepted a leader's <c>POST /failsafe</c>.</summary>
+    public const int FailsafeAccepted = 2103;
+    /// <summary>Failsafe mode: a promotion was held back by a promise given to another leader.</summary>
+    public const int FailsafePromotionHeld = 2104;
+    /// <summary>Failsafe mode: one member did not confirm the leader (refused, failed or timed out).</summary>
+    public const int FailsafeMemberRefused = 2105;
 }

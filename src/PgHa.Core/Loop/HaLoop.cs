@@ -56,6 +56,7 @@ public sealed partial class HaLoop
         _time = timeProvider;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _config = options.BootstrapConfig;
+        _memory = HaMemory.Initial with { Failsafe = FailsafeMemory.Empty with { AgentStartedAt = timeProvider.GetUtcNow() } };
     }
 
     /// <summary>The agent's memory after the last cycle or background action.</summary>
@@ -194,11 +195,11 @@ public sealed partial class HaLoop
             if (cluster.Config is { } cfg && cfg.RawJson.Length > 2) _config = cfg;
             var leaderVersion = cluster.Leader?.Version;
             // Once the lock this node released is gone (or replaced), there is nothing left to guard against.
-            Remember(m => m with
+            Remember(m => NoteFailsafeRead(m with
             {
                 LastDcsContact = now,
                 AbandonedLock = m.AbandonedLock is { } gone && leaderVersion != gone ? null : m.AbandonedLock,
-            });
+            }, cluster));
         }
         catch (DcsUnavailableException ex)
         {
@@ -263,7 +264,7 @@ public sealed partial class HaLoop
     private async Task<ImmutableArray<PeerStatus>> GatherPeersAsync(ClusterState cluster, CancellationToken cancellationToken)
     {
         var me = _options.Identity.Name;
-        var asks = cluster.Members.Where(m => m.Name != me && m.ApiUrl is not null)
+        var asks = cluster.Members.Where(m => m.Name != me && m.ApiUrl is not null).Concat(FailsafeOnlyMembers(cluster))
             .Select(m => _peers.GetStatusAsync(m, _options.PeerStatusTimeout, cancellationToken)).ToArray();
         var answers = await Task.WhenAll(asks).ConfigureAwait(false);
         Log.PeersQueried(_logger, answers.Length, answers.Count(a => a.Reachable));
@@ -302,8 +303,16 @@ public sealed partial class HaLoop
                     var sentAt = _time.GetUtcNow();
                     LeaderLock? kept = null;
                     string why = "the lock is held by another member";
+                    var dcsDown = false;
                     try { kept = await WithDeadline(c => _dcs.TryRenewLeaderLockAsync(renew.Held, settings.Ttl, c), ct).ConfigureAwait(false); }
-                    catch (DcsUnavailableException ex) { why = "DCS is not accessible: " + ex.Message; }
+                    catch (DcsUnavailableException ex) { why = "DCS is not accessible: " + ex.Message; dcsDown = true; }
+                    if (dcsDown && !renew.OnDcsUnavailable.IsDefault)
+                    {
+                        // Not a lost lock: the guarantee so far still stands, and the branch (failsafe) may extend it.
+                        Log.LockLost(_logger, why);
+                        await ExecuteAsync(renew.OnDcsUnavailable, cluster, pg, settings, ct).ConfigureAwait(false);
+                        break;
+                    }
                     if (kept is not null && !await LockConfirmedAsync(kept, sentAt, settings, ct).ConfigureAwait(false))
                     {
                         kept = null;
@@ -418,6 +427,9 @@ public sealed partial class HaLoop
                             await StartAfterDemotionAsync(settings, c).ConfigureAwait(false);
                     });
                     break;
+                case WriteFailsafe or ConfirmFailsafe:
+                    await ExecuteFailsafeAsync(action, cluster, pg, settings, ct).ConfigureAwait(false);
+                    break;
                 case WriteSyncState or DeleteSyncState or SetSynchronousStandbyNames:
                     // A failed step ends its list: what follows (a promotion) relies on it.
                     if (!await ExecuteSynchronousAsync(action, cluster, pg, settings, ct).ConfigureAwait(false)) return;
@@ -435,7 +447,8 @@ public sealed partial class HaLoop
     private async Task<bool> LockConfirmedAsync(LeaderLock held, DateTimeOffset sentAt, HaSettings settings, CancellationToken ct)
     {
         var validUntil = sentAt + _dcs.GuaranteedLockValidity(settings.Ttl);
-        Remember(m => m with { HeldLock = held, LockValidUntil = validUntil });
+        // A confirmed lock is the guarantee again: failsafe operation (if any) ends here, as Patroni's does.
+        Remember(m => m with { HeldLock = held, LockValidUntil = validUntil, Failsafe = m.Failsafe with { ConfirmedUntil = null } });
         try
         {
             await _pg.SetWriteFenceAsync(validUntil - settings.FenceSafetyMargin, ct).ConfigureAwait(false);
@@ -531,7 +544,7 @@ public sealed partial class HaLoop
     {
         lock (_gate)
         {
-            if (_memory.Busy is not null) return false;
+            if (_memory.Busy is not null || FailsafeVetoes(kind, _memory, _time.GetUtcNow())) return false;
             _memory = _memory with { Busy = new BusyAction(kind, _time.GetUtcNow()) };
         }
         // Outside the lock: the work runs synchronously up to its first real wait and may update memory itself.

@@ -12,7 +12,7 @@ namespace PgHa.Peers;
 /// does not answer in time, answers with an error, or answers garbage is reported unreachable — never an exception —
 /// and the race ignores it, as Patroni does.
 /// </summary>
-public sealed class HttpPeerStatusClient(HttpClient http, TimeProvider timeProvider, ILogger<HttpPeerStatusClient>? logger = null) : IPeerStatusClient
+public sealed partial class HttpPeerStatusClient(HttpClient http, TimeProvider timeProvider, ILogger<HttpPeerStatusClient>? logger = null) : IPeerStatusClient
 {
     private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
 

@@ -46,7 +46,7 @@ public static class MetricsDocument
         Metric("patroni_postgres_in_archive_recovery", "gauge", "Value is 1 if Postgres is replicating from archive, 0 otherwise.", B(replica && !pg.IsStreaming));
         Metric("patroni_postgres_server_version", "gauge", "Version of Postgres (if running), 0 otherwise.", (pg.IsRunning ? pg.ServerVersion : 0).ToString(CultureInfo.InvariantCulture));
         Metric("patroni_cluster_unlocked", "gauge", "Value is 1 if the cluster is unlocked, 0 if locked.", B(node.LastCycle?.Cluster is null or { IsUnlocked: true }));
-        Metric("patroni_failsafe_mode_is_active", "gauge", "Value is 1 if failsafe mode is active, 0 if inactive.", "0");
+        Metric("patroni_failsafe_mode_is_active", "gauge", "Value is 1 if failsafe mode is active, 0 if inactive.", B(node.Memory.Failsafe.IsActive(now, node.Settings.Ttl)));
         Metric("patroni_postgres_timeline", "counter", "Postgres timeline of this node (if running), 0 otherwise.", (pg.IsRunning ? pg.Timeline : 0).ToString(CultureInfo.InvariantCulture));
         Metric("patroni_dcs_last_seen", "gauge", "Epoch timestamp when DCS was last contacted successfully by Patroni.", L(node.Memory.LastDcsContact?.ToUnixTimeSeconds() ?? 0));
         Metric("patroni_pending_restart", "gauge", "Value is 1 if the node needs a restart, 0 otherwise.", B(!node.Memory.PendingRestart.IsDefaultOrEmpty));

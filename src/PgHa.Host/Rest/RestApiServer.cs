@@ -147,7 +147,7 @@ public sealed partial class RestApiServer : IAsyncDisposable
                 case ("POST", "failover"): await Unsafe(context, c => PostFailoverAsync(c, switchover: false)).ConfigureAwait(false); return;
                 case ("DELETE", "switchover"): await Unsafe(context, DeleteSwitchoverAsync).ConfigureAwait(false); return;
                 case ("POST", "reinitialize"): await Unsafe(context, PostReinitializeAsync).ConfigureAwait(false); return;
-                case ("POST", "failsafe"): await Unsafe(context, c => WriteTextAsync(c, 502, "failsafe_mode is not supported by this node")).ConfigureAwait(false); return;
+                case ("POST", "failsafe"): await Unsafe(context, PostFailsafeAsync).ConfigureAwait(false); return;
                 default:
                     await WriteTextAsync(context, 501, $"Unsupported method ('{request.Method}') for {path}").ConfigureAwait(false);
                     return;

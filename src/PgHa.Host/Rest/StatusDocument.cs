@@ -37,6 +37,7 @@ public static class StatusDocument
             if (pg.Role == PostgresRole.Replica) doc["replication_state"] = pg.IsStreaming ? "streaming" : "in archive recovery";
         }
         if (node.LastCycle?.Cluster is { IsUnlocked: true }) doc["cluster_unlocked"] = true;
+        if (node.Memory.Failsafe.IsActive(now, node.Settings.Ttl)) doc["failsafe_mode_is_active"] = true;
         if (node.Memory.LastDcsContact is { } seen) doc["dcs_last_seen"] = seen.ToUnixTimeSeconds();
         if (!node.Settings.Tags.Entries.IsDefaultOrEmpty)
         {

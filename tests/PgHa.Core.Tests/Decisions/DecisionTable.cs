@@ -21,5 +21,6 @@ public static class DecisionTable
             .Concat(FollowerTables.Cases())
             .Concat(RecoveryTables.Cases())
             .Concat(SynchronousTables.Cases())
-            .Concat(WatchdogTables.Cases());
+            .Concat(WatchdogTables.Cases())
+            .Concat(FailsafeTables.Cases());
 }

@@ -108,8 +108,17 @@ internal sealed class RestFixture : IAsyncDisposable
 }
 
 /// <summary>Records operator actions and answers as configured.</summary>
-internal sealed class FakeOperations : INodeOperations
+internal sealed class FakeOperations : INodeOperations, IFailsafeReceiver
 {
+    public List<FailsafePing> FailsafePings { get; } = [];
+    public FailsafeAnswer FailsafeAnswer { get; set; } = FailsafeAnswer.Accepted;
+
+    public FailsafeAnswer AcceptFailsafe(FailsafePing ping)
+    {
+        lock (FailsafePings) FailsafePings.Add(ping);
+        return FailsafeAnswer;
+    }
+
     public int Wakes;
     public int Reloads;
     public List<RestartRequest> Restarts { get; } = [];
