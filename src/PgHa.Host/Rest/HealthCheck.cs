@@ -36,8 +36,11 @@ public static class HealthCheck
         }
         else if (node.IsLeader(now))
         {
-            leaderCode = primaryCode = 200;
-            standbyLeaderCode = 503; // standby clusters arrive with issue #7
+            // In a standby cluster the lock holder leads but does not take writes: /primary answers 503 there.
+            leaderCode = 200;
+            var standby = node.Settings.StandbyCluster is not null;
+            primaryCode = standby ? 503 : 200;
+            standbyLeaderCode = standby ? 200 : 503;
         }
         else
             leaderCode = primaryCode = standbyLeaderCode = 503;

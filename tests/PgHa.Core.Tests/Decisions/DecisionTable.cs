@@ -20,5 +20,6 @@ public static class DecisionTable
             .Concat(SwitchoverTables.Cases())
             .Concat(FollowerTables.Cases())
             .Concat(RecoveryTables.Cases())
-            .Concat(SynchronousTables.Cases());
+            .Concat(SynchronousTables.Cases())
+            .Concat(StandbyClusterTables.Cases());
 }
