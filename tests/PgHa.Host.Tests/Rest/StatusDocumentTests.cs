@@ -39,6 +39,23 @@ public sealed class StatusDocumentTests
     }
 
     [Test]
+    public void TheLockHolderOfAStandbyClusterReportsRoleStandbyLeaderAndItsReplicasReplica()
+    {
+        static NodeSnapshot InStandbyCluster(NodeSnapshot n) => n with { Settings = n.Settings with { StandbyCluster = new() { Host = "10.0.0.9" } } };
+        var leader = StatusDocument.Build(InStandbyCluster(Node(Replica(), leader: true)), Now);
+        var replica = StatusDocument.Build(InStandbyCluster(Node(Replica(), leader: false)), Now);
+        var metrics = MetricsDocument.Build(InStandbyCluster(Node(Replica(), leader: true)), Now);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(leader["role"]!.GetValue<string>(), Is.EqualTo("standby_leader"));
+            Assert.That(leader["xlog"]!["received_location"], Is.Not.Null, "a standby leader reports replica positions");
+            Assert.That(replica["role"]!.GetValue<string>(), Is.EqualTo("replica"));
+            Assert.That(metrics, Does.Contain("patroni_standby_leader{scope=\"batman\",name=\"node1\"} 1"));
+            Assert.That(metrics, Does.Contain("patroni_replica{scope=\"batman\",name=\"node1\"} 0"));
+        }
+    }
+
+    [Test]
     public void ReportsPauseAnUnlockedClusterAndTags()
     {
         var ours = StatusDocument.Build(Node(Replica(), leader: false, Tags(("nofailover", "true")), paused: true, unlocked: true), Now);
