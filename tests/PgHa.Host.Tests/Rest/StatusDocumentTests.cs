@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using PgHa.Cluster;
 using PgHa.Cluster.Serialization;
 using PgHa.Host.Rest;
 using static PgHa.Host.Tests.Rest.RestTestNodes;
@@ -53,6 +54,22 @@ public sealed class StatusDocumentTests
             Assert.That(metrics, Does.Contain("patroni_standby_leader{scope=\"batman\",name=\"node1\"} 1"));
             Assert.That(metrics, Does.Contain("patroni_replica{scope=\"batman\",name=\"node1\"} 0"));
         }
+    }
+
+    [Test]
+    public void TheClusterDocumentNamesTheLockHolderOfAStandbyClusterStandbyLeader()
+    {
+        var config = ConfigCodec.Parse("""{"standby_cluster":{"host":"10.0.0.9","port":5432}}""", default, []);
+        var cluster = new ClusterState
+        {
+            Config = config,
+            Leader = new LeaderLock("node1", new DcsVersion("1")),
+            Members = [new Member("node1") { State = "running" }, new Member("node2") { State = "running" }],
+        };
+
+        var members = ClusterDocument.Build(cluster)["members"]!.AsArray();
+
+        Assert.That(members.Select(m => m!["role"]!.GetValue<string>()), Is.EqualTo(new[] { "standby_leader", "replica" }));
     }
 
     [Test]
