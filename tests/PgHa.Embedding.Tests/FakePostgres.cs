@@ -65,7 +65,14 @@ internal sealed class FakePostgres(FakeWal? wal = null, string systemId = "71000
 
     public Task SetWriteFenceAsync(DateTimeOffset? until, CancellationToken cancellationToken) => Set(() => Fence = until);
 
-    public Task SyncReplicationSlotsAsync(IReadOnlyCollection<string> slotNames, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task<IReadOnlyDictionary<string, long>> SyncReplicationSlotsAsync(ReplicationSlotPlan plan, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyDictionary<string, long>>(new Dictionary<string, long>());
+
+    public Task CreateReplicaFromRemoteAsync(StandbyClusterConfig remote, CancellationToken cancellationToken) =>
+        Set(() => (_initialized, _running, _role, _timeline, _upstream) = (true, false, PostgresRole.Replica, 1, remote.UpstreamName));
+
+    public Task FollowRemotePrimaryAsync(StandbyClusterConfig remote, CancellationToken cancellationToken) =>
+        Set(() => (_running, _role, _upstream) = (true, PostgresRole.Replica, remote.UpstreamName));
 
     /// <summary>The last synchronous_standby_names the agent set (these tests run asynchronous clusters: stays unset).</summary>
     public string? SynchronousStandbyNames { get; private set; }

@@ -109,8 +109,19 @@ public sealed class SimPostgresControl(SimScheduler scheduler, SimActor actor, S
     }
 
     /// <inheritdoc />
-    /// <remarks>WAL retention is not modelled: a replica can always catch up from its upstream.</remarks>
-    public Task SyncReplicationSlotsAsync(IReadOnlyCollection<string> slotNames, CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <remarks>WAL retention is not modelled: a replica can always catch up from its upstream, so there are no slots.</remarks>
+    public Task<IReadOnlyDictionary<string, long>> SyncReplicationSlotsAsync(ReplicationSlotPlan plan, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyDictionary<string, long>>(new Dictionary<string, long>());
+
+    /// <inheritdoc />
+    /// <remarks>The simulation runs no remote cluster: a standby_cluster configuration is refused.</remarks>
+    public Task CreateReplicaFromRemoteAsync(StandbyClusterConfig remote, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("the simulation models no remote primary: standby_cluster cannot be simulated");
+
+    /// <inheritdoc />
+    /// <remarks>The simulation runs no remote cluster: a standby_cluster configuration is refused.</remarks>
+    public Task FollowRemotePrimaryAsync(StandbyClusterConfig remote, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("the simulation models no remote primary: standby_cluster cannot be simulated");
 
     /// <inheritdoc />
     public Task<IReadOnlyList<TimelineHistoryEntry>> ReadTimelineHistoryAsync(int timeline, CancellationToken cancellationToken) =>

@@ -37,6 +37,18 @@ public sealed record GlobalConfig
     public bool UsePgRewind { get; init; }
     /// <summary><c>postgresql.use_slots</c> (default true).</summary>
     public bool UseSlots { get; init; } = true;
+    /// <summary>
+    /// <c>standby_cluster</c>: null unless the section is present (see <see cref="StandbyClusterConfig.IsActive"/>).
+    /// A view of <see cref="RawJson"/>: serialization keeps the section exactly as the JSON has it.
+    /// </summary>
+    public StandbyClusterConfig? StandbyCluster { get; init; }
+    /// <summary>
+    /// <c>slots</c> (permanent replication slots) and <c>ignore_slots</c>. A view of <see cref="RawJson"/>: serialization
+    /// keeps both keys exactly as the JSON has them.
+    /// </summary>
+    public ReplicationSlotsConfig Slots { get; init; } = ReplicationSlotsConfig.None;
+    /// <summary>True when <c>standby_cluster</c> makes this a standby cluster.</summary>
+    public bool IsStandbyCluster => StandbyCluster is { IsActive: true };
     /// <summary>CAS token of the key.</summary>
     public DcsVersion Version { get; init; }
     /// <summary>The JSON object as read (or as built), the source of truth for every key not modelled above.</summary>

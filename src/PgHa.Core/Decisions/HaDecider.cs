@@ -124,6 +124,8 @@ public static class HaDecider
                 return HaPlan.NoAction("waiting for a leader to bootstrap the cluster (nofailover: I do not bootstrap)");
             if (!settings.CanBootstrap)
                 return HaPlan.NoAction("waiting for a leader to bootstrap the cluster (no bootstrap configuration)");
+            if (settings.StandbyCluster is { } remote)
+                return HaPlan.Of($"trying to bootstrap a new standby leader as {me} from {remote.Describe()}", new RaceInitialize([new BootstrapStandbyLeader()]));
             return HaPlan.Of($"trying to bootstrap a new cluster as {me}", new RaceInitialize([new Bootstrap()]));
         }
 
@@ -150,6 +152,9 @@ public static class HaDecider
                 ? HaPlan.Of($"{prefix}PostgreSQL is not running; releasing the leader lock", new ReleaseLock())
                 : HaPlan.NoAction($"{prefix}PostgreSQL is not running");
         }
+
+        if (settings.StandbyCluster is not null && StandbyClusterRules.NotRunning(cluster, settings, iHoldLock) is { } standby)
+            return standby;
 
         if (iHoldLock && pg.Role == PostgresRole.Primary)
         {
@@ -180,6 +185,9 @@ public static class HaDecider
                 new AcquireLock([new WriteInitialize(pg.SystemId, WriteCondition.IfAbsent)], []));
         }
 
+        if (settings.StandbyCluster is not null && pg.IsRunningPrimary && !settings.Pause)
+            return HaPlan.Of("cannot be a real primary in a standby cluster; demoting", new Demote(DemoteMode.ImmediateNoLock));
+
         if (!pg.IsRunningPrimary && FailsafeRules.RaceObjection(cluster, local, settings, now) is { } objection)
         {
             if (objection.NeedsPeers) return HaPlan.AskPeers("need peer status to check the failsafe key's members");
@@ -195,6 +203,12 @@ public static class HaDecider
             var onWon = ImmutableArray.CreateBuilder<HaAction>();
             if (cluster.HasFailoverRequest)
                 onWon.Add(new ClearFailover(cluster.Failover!.Version));
+            if (settings.StandbyCluster is not null)
+            {
+                // A standby cluster never promotes: the winner streams from the remote primary instead.
+                onWon.Add(new FollowRemotePrimary());
+                return new HaPlan($"{prefix}promoted self to a standby leader by acquiring session lock ({verdict.Why})", [new AcquireLock(onWon.ToImmutable(), [])]);
+            }
             if (!pg.IsRunningPrimary)
                 onWon.AddRange(SynchronousReplication.PromoteSteps(cluster, local, settings));
             // Paused: whoever wins, PostgreSQL is left as it is (Patroni's follow() only sets the role in pause).
@@ -217,6 +231,8 @@ public static class HaDecider
     {
         var me = settings.MemberName;
         var pg = local.Postgres;
+        if (settings.StandbyCluster is not null)
+            return StandbyClusterRules.HoldingLock(cluster, local, settings, prefix);
         if (settings.Pause && !pg.IsRunningPrimary)
             return HaPlan.Of($"{prefix}I hold the lock but PostgreSQL is not a primary; releasing the lock", new ReleaseLock());
 
@@ -331,12 +347,13 @@ public static class HaDecider
     {
         var leader = cluster.Leader!.Holder;
         if (local.Postgres.IsRunningPrimary && !settings.Pause)
-            return HaPlan.Of($"demoting self because {leader} holds the leader lock", new Demote(DemoteMode.ImmediateNoLock));
+            return HaPlan.Of(settings.StandbyCluster is null ? $"demoting self because {leader} holds the leader lock" : "cannot be a real primary in a standby cluster; demoting",
+                new Demote(DemoteMode.ImmediateNoLock));
         var upstream = UpstreamFor(cluster, settings);
         if (local.Postgres.IsRunningPrimary)
             return HaPlan.NoAction($"{prefix}continue to run as primary while {leader} holds the lock (paused)");
         if (local.Postgres.Upstream == upstream)
-            return HaPlan.NoAction($"{prefix}no action. I am ({settings.MemberName}), a secondary, and following a leader ({leader})");
+            return HaPlan.NoAction($"{prefix}no action. I am ({settings.MemberName}), a secondary, and following a {(settings.StandbyCluster is null ? "" : "standby ")}leader ({leader})");
         return HaPlan.Of($"{prefix}following new leader {upstream}", new Follow(upstream));
     }
 

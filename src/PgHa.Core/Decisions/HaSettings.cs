@@ -35,6 +35,15 @@ public sealed record HaSettings
     /// <summary>This node's tags.</summary>
     public MemberTags Tags { get; init; } = MemberTags.Empty;
     /// <summary>
+    /// The active <c>standby_cluster</c> section, or null: the lock holder then is a standby leader following the remote
+    /// primary, nothing is promoted and synchronous mode is off.
+    /// </summary>
+    public StandbyClusterConfig? StandbyCluster { get; init; }
+    /// <summary><c>postgresql.use_slots</c> (default true): the leader keeps a physical slot per member.</summary>
+    public bool UseSlots { get; init; } = true;
+    /// <summary>Permanent slots and <c>ignore_slots</c>.</summary>
+    public ReplicationSlotsConfig Slots { get; init; } = ReplicationSlotsConfig.None;
+    /// <summary>
     /// How long before the lock's guaranteed validity runs out a primary stops accepting writes. Covers timer slop and
     /// the time to stop PostgreSQL, so that no two nodes ever accept writes at the same moment.
     /// </summary>
@@ -52,11 +61,15 @@ public sealed record HaSettings
         MaximumLagOnFailover = config.MaximumLagOnFailover,
         PrimaryStartTimeout = TimeSpan.FromSeconds(config.PrimaryStartTimeout),
         Pause = config.Pause,
-        SynchronousMode = config.SynchronousMode,
-        SynchronousModeStrict = config.SynchronousModeStrict,
+        // A standby cluster has no writes of its own to protect: Patroni ignores synchronous mode there.
+        SynchronousMode = config.SynchronousMode && !config.IsStandbyCluster,
+        SynchronousModeStrict = config.SynchronousModeStrict && !config.IsStandbyCluster,
         SynchronousNodeCount = config.SynchronousNodeCount,
         CheckTimeline = config.CheckTimeline,
         FailsafeMode = config.FailsafeMode,
+        StandbyCluster = config.IsStandbyCluster ? config.StandbyCluster : null,
+        UseSlots = config.UseSlots,
+        Slots = config.Slots,
         CanBootstrap = canBootstrap,
         Tags = tags,
         FenceSafetyMargin = fenceSafetyMargin ?? TimeSpan.FromSeconds(1),

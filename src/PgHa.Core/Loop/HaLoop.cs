@@ -35,7 +35,7 @@ public sealed partial class HaLoop
     private long _cycles;
     private static readonly TimeSpan BootstrapRecheck = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan DemotionLeaderPoll = TimeSpan.FromMilliseconds(50);
-    private ImmutableArray<string>? _syncedSlots;
+    private ReplicationSlotPlan? _syncedSlots;
     private long _failedCycles;
 
     /// <summary>Creates the loop for one node.</summary>
@@ -242,6 +242,7 @@ public sealed partial class HaLoop
         await ExecuteAsync(plan.Actions, cluster, pg, settings, cancellationToken).ConfigureAwait(false);
         NotifyFirstSeenRunning(pg);
         DisarmWatchdogUnlessLeading(pg, settings);
+        if (cluster is not null) await SyncReplicaSlotsAsync(cluster, pg, settings, cancellationToken).ConfigureAwait(false);
 
         if (cluster is not null)
         {
@@ -320,10 +321,9 @@ public sealed partial class HaLoop
                     }
                     if (kept is not null)
                     {
-                        if (renew.Optime is { } optime && cluster?.Status?.Optime != optime)
-                            await TryDcsAsync("status", c => _dcs.TrySetStatusAsync(ClusterStatus.FromOptime(optime), WriteCondition.Always, c), ct).ConfigureAwait(false);
-                        if (pg.IsRunningPrimary && cluster is not null)
-                            await SyncSlotsAsync(cluster, ct).ConfigureAwait(false);
+                        var slots = cluster is not null ? await SyncLeaderSlotsAsync(cluster, pg, settings, ct).ConfigureAwait(false) : null;
+                        if (renew.Optime is { } optime)
+                            await PublishStatusAsync(cluster, optime, slots, ct).ConfigureAwait(false);
                         await ExecuteAsync(renew.OnRenewed, cluster, pg, settings, ct).ConfigureAwait(false);
                     }
                     else
@@ -430,6 +430,9 @@ public sealed partial class HaLoop
                 case WriteFailsafe or ConfirmFailsafe:
                     await ExecuteFailsafeAsync(action, cluster, pg, settings, ct).ConfigureAwait(false);
                     break;
+                case BootstrapStandbyLeader or FollowRemotePrimary:
+                    ExecuteStandbyCluster(action, settings);
+                    break;
                 case WriteSyncState or DeleteSyncState or SetSynchronousStandbyNames:
                     // A failed step ends its list: what follows (a promotion) relies on it.
                     if (!await ExecuteSynchronousAsync(action, cluster, pg, settings, ct).ConfigureAwait(false)) return;
@@ -458,28 +461,6 @@ public sealed partial class HaLoop
         {
             Log.FenceFailed(_logger, ex.Message);
             return false;
-        }
-    }
-
-    /// <summary>
-    /// Keeps one physical slot per other member on the primary (use_slots), so a replica that falls behind or restarts
-    /// still finds its WAL. Only called when the member set changed, not every cycle.
-    /// </summary>
-    private async Task SyncSlotsAsync(ClusterState cluster, CancellationToken ct)
-    {
-        if (!_config.UseSlots) return;
-        var wanted = cluster.Members.Where(m => m.Name != _options.Identity.Name)
-            .Select(m => ReplicationSlotNames.ForMember(m.Name)).Order(StringComparer.Ordinal).ToImmutableArray();
-        if (_syncedSlots is { } done && done.SequenceEqual(wanted)) return;
-        try
-        {
-            await WithDeadline(c => _pg.SyncReplicationSlotsAsync(wanted, c), ct).ConfigureAwait(false);
-            _syncedSlots = wanted;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
-        {
-            // Retried next cycle; replicas keep streaming meanwhile, only WAL retention is at stake.
-            Log.ActionFailed(_logger, "sync replication slots", ex.Message);
         }
     }
 

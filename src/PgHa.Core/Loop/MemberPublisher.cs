@@ -21,6 +21,7 @@ public static class MemberPublisher
         };
         var role = pg.DataDirectory != DataDirectoryState.Initialized ? MemberRole.Uninitialized
             : pg.Role == PostgresRole.Primary ? MemberRole.Primary
+            : pg.Role == PostgresRole.Replica && settings.StandbyCluster is not null && memory.HeldLock is not null ? MemberRole.StandbyLeader
             : pg.Role == PostgresRole.Replica ? MemberRole.Replica
             : MemberRole.Uninitialized;
         return new Member(identity.Name)

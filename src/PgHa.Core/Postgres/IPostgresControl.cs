@@ -45,11 +45,15 @@ public interface IPostgresControl
     Task SetWriteFenceAsync(DateTimeOffset? until, CancellationToken cancellationToken);
 
     /// <summary>
-    /// On the primary: makes the physical replication slots exactly <paramref name="slotNames"/> (creating missing ones,
-    /// dropping slots of members that are gone), so every replica's WAL is retained. Slot names come from
-    /// <see cref="ReplicationSlotNames.ForMember"/>.
+    /// Makes the local replication slots match <paramref name="plan"/> (see <see cref="ReplicationSlots"/>): creates the
+    /// missing ones, drops inactive unknown ones unless <c>ignore_slots</c> protects them, drops and recreates a slot
+    /// whose type, database or plugin differs, and moves replicas' copies forward to their
+    /// <see cref="DesiredSlot.AdvanceTo"/>. Works on a primary and on a standby (physical slots). A slot that cannot be
+    /// created, dropped or advanced is logged and retried next time; only an unreachable server throws. Returns every
+    /// slot's position afterwards (physical: <c>restart_lsn</c>, logical: <c>confirmed_flush_lsn</c>; empty when
+    /// PostgreSQL does not run).
     /// </summary>
-    Task SyncReplicationSlotsAsync(IReadOnlyCollection<string> slotNames, CancellationToken cancellationToken);
+    Task<IReadOnlyDictionary<string, long>> SyncReplicationSlotsAsync(ReplicationSlotPlan plan, CancellationToken cancellationToken);
 
     /// <summary>
     /// Sets <c>synchronous_standby_names</c> to <paramref name="value"/> (null: back to the configured parameters) in a
@@ -61,4 +65,20 @@ public interface IPostgresControl
 
     /// <summary>The timeline history of the running primary (<c>&lt;timeline&gt;.history</c>), oldest first.</summary>
     Task<IReadOnlyList<TimelineHistoryEntry>> ReadTimelineHistoryAsync(int timeline, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Standby cluster bootstrap: clones the data directory from the remote primary of <paramref name="remote"/>
+    /// (<c>pg_basebackup</c> from its host and port with the replication credentials) and leaves it configured to follow
+    /// that remote (not started).
+    /// </summary>
+    Task CreateReplicaFromRemoteAsync(StandbyClusterConfig remote, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Makes PostgreSQL run as a replica of the remote primary of <paramref name="remote"/>: standby.signal,
+    /// <c>primary_conninfo</c> to its host and port, its <c>primary_slot_name</c>, <c>restore_command</c>,
+    /// <c>archive_cleanup_command</c> and <c>recovery_min_apply_delay</c>; reloads a running replica or starts a stopped
+    /// data directory (a stopped former primary included). Refuses a running primary. Records
+    /// <see cref="StandbyClusterConfig.UpstreamName"/> as the upstream.
+    /// </summary>
+    Task FollowRemotePrimaryAsync(StandbyClusterConfig remote, CancellationToken cancellationToken);
 }

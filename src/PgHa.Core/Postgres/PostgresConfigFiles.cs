@@ -7,7 +7,11 @@ namespace PgHa.Postgres;
 /// <summary>Where a replica streams from, as written into <c>postgresql.conf</c>.</summary>
 /// <param name="PrimaryConnInfo"><c>primary_conninfo</c>; null: no upstream (a replica that waits).</param>
 /// <param name="PrimarySlotName"><c>primary_slot_name</c>; null: none.</param>
-internal sealed record RecoverySettings(string? PrimaryConnInfo, string? PrimarySlotName);
+/// <param name="RestoreCommand"><c>restore_command</c> (a standby cluster's leader); null: none.</param>
+/// <param name="ArchiveCleanupCommand"><c>archive_cleanup_command</c>; null: none.</param>
+/// <param name="RecoveryMinApplyDelay"><c>recovery_min_apply_delay</c>; null: none.</param>
+internal sealed record RecoverySettings(string? PrimaryConnInfo, string? PrimarySlotName, string? RestoreCommand = null,
+    string? ArchiveCleanupCommand = null, string? RecoveryMinApplyDelay = null);
 
 /// <summary>
 /// The files PgHa generates in the data directory, Patroni's way: <c>postgresql.conf</c> (includes
@@ -128,6 +132,9 @@ internal sealed partial class PostgresConfigFiles(PostgresControllerOptions opti
             sb.Append("\n# recovery (this server is a replica)\n");
             if (recovery.PrimaryConnInfo is not null) sb.Append("primary_conninfo = ").Append(QuoteValue(recovery.PrimaryConnInfo)).Append('\n');
             if (recovery.PrimarySlotName is not null) sb.Append("primary_slot_name = ").Append(QuoteValue(recovery.PrimarySlotName)).Append('\n');
+            if (recovery.RestoreCommand is not null) sb.Append("restore_command = ").Append(QuoteValue(recovery.RestoreCommand)).Append('\n');
+            if (recovery.ArchiveCleanupCommand is not null) sb.Append("archive_cleanup_command = ").Append(QuoteValue(recovery.ArchiveCleanupCommand)).Append('\n');
+            if (recovery.RecoveryMinApplyDelay is not null) sb.Append("recovery_min_apply_delay = ").Append(QuoteValue(recovery.RecoveryMinApplyDelay)).Append('\n');
             sb.Append("recovery_target_timeline = 'latest'\n");
         }
         sb.Append("\n# synchronous replication (managed by PgHa)\n").Append(SynchronousIncludeLine).Append('\n');

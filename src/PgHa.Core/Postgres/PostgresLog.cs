@@ -6,7 +6,7 @@ namespace PgHa.Postgres;
 /// Stable event ids of the PostgreSQL controller's log events (3100–3199, inside PgHa's 3xxx "PostgreSQL actions"
 /// range; see <see cref="Logging.PgHaEventId"/>).
 /// </summary>
-public static class PostgresEventId
+public static partial class PostgresEventId
 {
     /// <summary>initdb is running.</summary>
     public const int Bootstrapping = 3100;
@@ -166,11 +166,11 @@ internal static partial class PostgresLog
     [LoggerMessage(EventId = PostgresEventId.PostmasterDied, Level = LogLevel.Warning, Message = "the postmaster (pid {Pid}) exited without being asked to (noticed via {How})")]
     public static partial void PostmasterDied(ILogger logger, int pid, string how);
 
-    [LoggerMessage(EventId = PostgresEventId.SlotCreated, Level = LogLevel.Information, Message = "created physical replication slot {Slot} for a member")]
-    public static partial void SlotCreated(ILogger logger, string slot);
+    [LoggerMessage(EventId = PostgresEventId.SlotCreated, Level = LogLevel.Information, Message = "created {Type} replication slot {Slot}")]
+    public static partial void SlotCreated(ILogger logger, string slot, string type);
 
-    [LoggerMessage(EventId = PostgresEventId.SlotDropped, Level = LogLevel.Information, Message = "dropped physical replication slot {Slot}: no member uses it and it is inactive")]
-    public static partial void SlotDropped(ILogger logger, string slot);
+    [LoggerMessage(EventId = PostgresEventId.SlotDropped, Level = LogLevel.Information, Message = "dropped replication slot {Slot}: {Why}")]
+    public static partial void SlotDropped(ILogger logger, string slot, string why);
 
     [LoggerMessage(EventId = PostgresEventId.NotAnswering, Level = LogLevel.Information, Message = "the postmaster (pid {Pid}) runs but does not answer ({Error}); reporting it as not running")]
     public static partial void NotAnswering(ILogger logger, int pid, string error);

@@ -17,7 +17,7 @@ public static class ClusterDocument
         var members = new JsonArray();
         foreach (var m in cluster.Members.OrderBy(m => m.Name, StringComparer.Ordinal))
         {
-            var role = m.Name == leader ? "leader"
+            var role = m.Name == leader ? (cluster.EffectiveConfig.IsStandbyCluster ? "standby_leader" : "leader")
                 : sync is not null && sync.SyncStandbys.Contains(m.Name) ? "sync_standby"
                 : "replica";
             var member = new JsonObject { ["name"] = m.Name, ["role"] = role, ["state"] = m.State ?? "", ["api_url"] = m.ApiUrl };

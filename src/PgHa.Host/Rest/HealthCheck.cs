@@ -25,7 +25,8 @@ public static class HealthCheck
         var replayed = pg.IsRunning && pg.Role == PostgresRole.Replica ? pg.ReplayedLsn ?? pg.Lsn : 0;
         var leaderOptime = cluster?.LastLeaderLsn ?? 0;
         var lagging = lag is { } max && leaderOptime > 0 && leaderOptime > replayed + max;
-        var replicaCode = !node.Settings.Tags.NoLoadBalance && !lagging && pg.IsRunning && pg.Role == PostgresRole.Replica ? 200 : 503;
+        // A standby cluster's leader runs in recovery but is no replica to balance reads onto (Patroni: role standby_leader).
+        var replicaCode = !node.Settings.Tags.NoLoadBalance && !lagging && pg.IsRunning && pg.Role == PostgresRole.Replica && !node.IsStandbyLeader(now) ? 200 : 503;
 
         int leaderCode, primaryCode, standbyLeaderCode;
         if (cluster is null && node.IsPaused)
@@ -36,8 +37,11 @@ public static class HealthCheck
         }
         else if (node.IsLeader(now))
         {
-            leaderCode = primaryCode = 200;
-            standbyLeaderCode = 503; // standby clusters arrive with issue #7
+            // In a standby cluster the lock holder leads but does not take writes: /primary answers 503 there.
+            leaderCode = 200;
+            var standby = node.Settings.StandbyCluster is not null;
+            primaryCode = standby ? 503 : 200;
+            standbyLeaderCode = standby ? 200 : 503;
         }
         else
             leaderCode = primaryCode = standbyLeaderCode = 503;

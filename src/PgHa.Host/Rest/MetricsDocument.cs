@@ -35,8 +35,9 @@ public static class MetricsDocument
         Metric("patroni_master", "gauge", "Value is 1 if this node is the leader, 0 otherwise.", B(primary));
         Metric("patroni_primary", "gauge", "Value is 1 if this node is the leader, 0 otherwise.", B(primary));
         Metric("patroni_xlog_location", "counter", "Current location of the Postgres transaction log, 0 if this node is not the leader.", L(primary ? pg.Lsn : 0));
-        Metric("patroni_standby_leader", "gauge", "Value is 1 if this node is the standby_leader, 0 otherwise.", "0");
-        Metric("patroni_replica", "gauge", "Value is 1 if this node is a replica, 0 otherwise.", B(replica));
+        var standbyLeader = replica && node.IsStandbyLeader(now);
+        Metric("patroni_standby_leader", "gauge", "Value is 1 if this node is the standby_leader, 0 otherwise.", B(standbyLeader));
+        Metric("patroni_replica", "gauge", "Value is 1 if this node is a replica, 0 otherwise.", B(replica && !standbyLeader));
         Metric("patroni_sync_standby", "gauge", "Value is 1 if this node is a sync standby replica, 0 otherwise.", B(replica && node.IsSyncStandby));
         Metric("patroni_xlog_received_location", "counter", "Current location of the received Postgres transaction log, 0 if this node is not a replica.", L(replica ? pg.ReceivedLsn ?? pg.Lsn : 0));
         Metric("patroni_xlog_replayed_location", "counter", "Current location of the replayed Postgres transaction log, 0 if this node is not a replica.", L(replica ? pg.ReplayedLsn ?? pg.Lsn : 0));

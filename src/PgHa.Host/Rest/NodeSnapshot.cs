@@ -31,6 +31,12 @@ public sealed record NodeSnapshot(string Scope, NodeIdentity Identity, HaSetting
     /// </summary>
     public bool IsLeader(DateTimeOffset now) => Memory.LockValidUntil is { } until && now < until && Memory.HeldLock is not null;
 
+    /// <summary>
+    /// This node is the leader of a standby cluster: it holds the lock (<see cref="IsLeader"/>), the cluster has an
+    /// active <c>standby_cluster</c> section, and PostgreSQL is not a primary.
+    /// </summary>
+    public bool IsStandbyLeader(DateTimeOffset now) => IsLeader(now) && Settings.StandbyCluster is not null && !Postgres.IsRunningPrimary;
+
     /// <summary>The cluster is in maintenance mode.</summary>
     public bool IsPaused => Settings.Pause;
 

@@ -19,7 +19,8 @@ public static class StatusDocument
         if (pg.IsRunning && pg.PostmasterStartTime is { } started)
             doc["postmaster_start_time"] = started.ToString("yyyy-MM-dd HH:mm:ss.ffffffzzz", CultureInfo.InvariantCulture);
         doc["role"] = pg.DataDirectory != DataDirectoryState.Initialized ? "uninitialized"
-            : pg.Role == PostgresRole.Primary ? "master" : "replica";
+            : pg.Role == PostgresRole.Primary ? "master"
+            : node.IsStandbyLeader(now) ? "standby_leader" : "replica";
         if (pg.IsRunning)
         {
             if (pg.ServerVersion > 0) doc["server_version"] = pg.ServerVersion;

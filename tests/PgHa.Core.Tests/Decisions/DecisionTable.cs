@@ -22,5 +22,6 @@ public static class DecisionTable
             .Concat(RecoveryTables.Cases())
             .Concat(SynchronousTables.Cases())
             .Concat(WatchdogTables.Cases())
-            .Concat(FailsafeTables.Cases());
+            .Concat(FailsafeTables.Cases())
+            .Concat(StandbyClusterTables.Cases());
 }

@@ -166,7 +166,7 @@ public sealed class HaLoopTests
     {
         var pg = Postgres(Replica());
         pg.Setup(p => p.PromoteAsync(It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
-        pg.Setup(p => p.SyncReplicationSlotsAsync(It.IsAny<IReadOnlyCollection<string>>(), It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
+        pg.Setup(p => p.SyncReplicationSlotsAsync(It.IsAny<ReplicationSlotPlan>(), It.IsAny<CancellationToken>())).ReturnsAsync(new Dictionary<string, long>());
         var loop = Loop(Dcs("node1"), pg);
         await loop.RunCycleAsync(CancellationToken.None); // wins the lock, promotes
         await loop.Background;
@@ -176,7 +176,7 @@ public sealed class HaLoopTests
         await loop.RunCycleAsync(CancellationToken.None);
         await loop.RunCycleAsync(CancellationToken.None);
 
-        pg.Verify(p => p.SyncReplicationSlotsAsync(It.Is<IReadOnlyCollection<string>>(s => s.SequenceEqual(new[] { "node_2_b" })), It.IsAny<CancellationToken>()), Times.Once);
+        pg.Verify(p => p.SyncReplicationSlotsAsync(It.Is<ReplicationSlotPlan>(s => s.Slots.Select(x => x.Name).SequenceEqual(new[] { "node_2_b" })), It.IsAny<CancellationToken>()), Times.Once);
     }
 
     /// <summary>

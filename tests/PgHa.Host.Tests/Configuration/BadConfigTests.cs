@@ -52,7 +52,7 @@ public sealed class BadConfigTests : ConfigTestBase
         new("bad verify_client", "  connect_address: 10.0.0.1:8008", "  connect_address: 10.0.0.1:8008\n  verify_client: sometimes", "restapi.verify_client", "must be one of none, optional, required", 6),
         new("bad sslmode", "      password: s3cr3t-super", "      password: s3cr3t-super\n      sslmode: verify", "postgresql.authentication.superuser.sslmode", "must be one of disable, allow, prefer, require, verify-ca, verify-full", 24),
         new("quorum commit", "    retry_timeout: 10", "    retry_timeout: 10\n    synchronous_mode: quorum", "bootstrap.dcs.synchronous_mode", "'quorum' is not supported by PgHa", 13),
-        new("standby cluster", "    retry_timeout: 10", "    retry_timeout: 10\n    standby_cluster:\n      host: 10.1.1.1", "bootstrap.dcs.standby_cluster", "not supported by PgHa", 13),
+        new("standby cluster port", "    retry_timeout: 10", "    retry_timeout: 10\n    standby_cluster:\n      port: abc", "bootstrap.dcs.standby_cluster", "should be a TCP port", 13),
         new("replica method without section", "    max_wal_size: 1GB", "    max_wal_size: 1GB\n  create_replica_methods: [wal_g, basebackup]", "postgresql.wal_g", "listed in create_replica_methods but has no section"),
         new("bad tag type", "watchdog:", "tags:\n  nofailover: maybe\nwatchdog:", "tags.nofailover", "expected true or false, found 'maybe'", 27),
         new("bad bool", "  mode: off", "  mode: off\n  device: /dev/watchdog\n  safety_margin: -2", "watchdog.safety_margin", "must be at least -1, found -2", 29),

@@ -47,6 +47,17 @@ public sealed class HealthCheckTests
         yield return Row("Read-only-sync answers 503 on an async replica", "/read-only-sync", replica, 503);
         yield return Row("Tags do not matter for the primary check", "/primary", leader, 200, ("tag_zone", "a"));
         yield return Row("Standby-leader answers 503 outside a standby cluster", "/standby-leader", leader, 503);
+        static NodeSnapshot InStandbyCluster(NodeSnapshot n) => n with { Settings = n.Settings with { StandbyCluster = new() { Host = "10.0.0.9" } } };
+        var standbyLeader = InStandbyCluster(Node(Replica(), leader: true));
+        var standbyReplica = InStandbyCluster(Node(Replica(), leader: false));
+        yield return Row("Standby-leader answers 200 on the lock holder of a standby cluster", "/standby-leader", standbyLeader, 200);
+        yield return Row("Standby_leader is an alias of standby-leader", "/standby_leader", standbyLeader, 200);
+        yield return Row("Primary answers 503 on a standby leader", "/primary", standbyLeader, 503);
+        yield return Row("Leader answers 200 on a standby leader", "/leader", standbyLeader, 200);
+        yield return Row("Replica answers 503 on a standby leader", "/replica", standbyLeader, 503);
+        yield return Row("Read-only answers 200 on a standby leader", "/read-only", standbyLeader, 200);
+        yield return Row("Standby-leader answers 503 on a standby cluster's replica", "/standby-leader", standbyReplica, 503);
+        yield return Row("Replica answers 200 on a standby cluster's replica", "/replica", standbyReplica, 200);
     }
 
     [TestCaseSource(nameof(Rows))]

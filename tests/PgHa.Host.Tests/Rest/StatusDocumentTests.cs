@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using PgHa.Cluster;
 using PgHa.Cluster.Serialization;
 using PgHa.Host.Rest;
 using static PgHa.Host.Tests.Rest.RestTestNodes;
@@ -36,6 +37,39 @@ public sealed class StatusDocumentTests
         var ours = StatusDocument.Build(Node(Replica(), leader: false), Now);
         Assert.That(ours["xlog"]!.ToJsonString(), Is.EqualTo(patroni["xlog"]!.ToJsonString()));
         Assert.That(ours["role"]!.GetValue<string>(), Is.EqualTo("replica"));
+    }
+
+    [Test]
+    public void TheLockHolderOfAStandbyClusterReportsRoleStandbyLeaderAndItsReplicasReplica()
+    {
+        static NodeSnapshot InStandbyCluster(NodeSnapshot n) => n with { Settings = n.Settings with { StandbyCluster = new() { Host = "10.0.0.9" } } };
+        var leader = StatusDocument.Build(InStandbyCluster(Node(Replica(), leader: true)), Now);
+        var replica = StatusDocument.Build(InStandbyCluster(Node(Replica(), leader: false)), Now);
+        var metrics = MetricsDocument.Build(InStandbyCluster(Node(Replica(), leader: true)), Now);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(leader["role"]!.GetValue<string>(), Is.EqualTo("standby_leader"));
+            Assert.That(leader["xlog"]!["received_location"], Is.Not.Null, "a standby leader reports replica positions");
+            Assert.That(replica["role"]!.GetValue<string>(), Is.EqualTo("replica"));
+            Assert.That(metrics, Does.Contain("patroni_standby_leader{scope=\"batman\",name=\"node1\"} 1"));
+            Assert.That(metrics, Does.Contain("patroni_replica{scope=\"batman\",name=\"node1\"} 0"));
+        }
+    }
+
+    [Test]
+    public void TheClusterDocumentNamesTheLockHolderOfAStandbyClusterStandbyLeader()
+    {
+        var config = ConfigCodec.Parse("""{"standby_cluster":{"host":"10.0.0.9","port":5432}}""", default, []);
+        var cluster = new ClusterState
+        {
+            Config = config,
+            Leader = new LeaderLock("node1", new DcsVersion("1")),
+            Members = [new Member("node1") { State = "running" }, new Member("node2") { State = "running" }],
+        };
+
+        var members = ClusterDocument.Build(cluster)["members"]!.AsArray();
+
+        Assert.That(members.Select(m => m!["role"]!.GetValue<string>()), Is.EqualTo(new[] { "standby_leader", "replica" }));
     }
 
     [Test]

@@ -38,6 +38,8 @@ public static class ConfigCodec
             MaxTimelinesHistory = NonNegative(read, obj, "max_timelines_history", d.MaxTimelinesHistory),
             UsePgRewind = pg is not null && (read.Bool(pg, "use_pg_rewind") ?? false),
             UseSlots = pg is null || (read.Bool(pg, "use_slots") ?? true),
+            StandbyCluster = StandbyClusterCodec.Parse(obj, read),
+            Slots = SlotsCodec.Parse(obj, read),
             Version = version,
             RawJson = value,
         };

@@ -634,11 +634,8 @@ internal static class ConfigBinder
             Postgresql = dynPg,
             RawJson = raw is null ? "{}" : PatroniJson.Serialize(raw.ToJson()),
         };
-        s.Allow("slots", "permanent_slots", "permanent_replication_slots", "ignore_slots", "member_slots_ttl", "primary_race_backoff");
-        foreach (var k in new[] { "slots", "permanent_slots", "permanent_replication_slots", "ignore_slots" })
-            if (s.Take(k) is { } e)
-                s.Warn(k, "kept in the config key for Patroni members; PgHa does not manage permanent slots yet", e.KeySource);
-        s.Unsupported("standby clusters are not implemented", "standby_cluster");
+        s.Allow("member_slots_ttl", "primary_race_backoff");
+        BindSlotsAndStandbyCluster(s, result.RawJson);
         s.Finish();
 
         if (timingValid)
@@ -652,6 +649,30 @@ internal static class ConfigBinder
             }
         }
         return result;
+    }
+
+    /// <summary>
+    /// <c>slots</c> (and aliases), <c>ignore_slots</c> and <c>standby_cluster</c> travel in the config key as written; the
+    /// HA loop reads them with <see cref="ConfigCodec"/>, so that reader validates them here too: whatever it would
+    /// ignore is an error now, not a surprise later.
+    /// </summary>
+    private static void BindSlotsAndStandbyCluster(Section s, string rawJson)
+    {
+        var keys = new[] { "slots", "permanent_slots", "permanent_replication_slots", "ignore_slots", "standby_cluster" };
+        var only = new System.Text.Json.Nodes.JsonObject();
+        var all = PatroniJson.TryParse(rawJson, out _) as System.Text.Json.Nodes.JsonObject;
+        foreach (var k in keys)
+        {
+            if (s.Take(k) is null || all?[k] is not { } value) continue;
+            only[k] = value.DeepClone();
+        }
+        var problems = new List<DcsDataProblem>();
+        ConfigCodec.Parse(PatroniJson.Serialize(only), default, problems);
+        foreach (var problem in problems)
+        {
+            var key = keys.FirstOrDefault(k => problem.Problem.Contains(k, StringComparison.Ordinal)) ?? (problem.Problem.Contains("slot", StringComparison.Ordinal) ? "slots" : "standby_cluster");
+            s.Error(key, problem.Problem, s.Take(key)?.KeySource ?? s.Source);
+        }
     }
 
     private static void WarnBelow(Section s, string key, long? value, int minimum)
