@@ -130,6 +130,10 @@ public static class HaDecider
         }
         if (cluster.Initialize is { IsBootstrapInProgress: true })
             return HaPlan.NoAction("waiting for the bootstrap race winner to finish initdb");
+        // An initialized cluster with nobody to clone from (every node lost its data): a replica method that restores
+        // from a backup (no_leader) can still bring a node back, which may then win the race.
+        if (cluster.IsUnlocked && settings.CanCreateReplicaWithoutLeader)
+            return HaPlan.Of("trying to bootstrap (without leader)", new CreateReplica(null));
         return HaPlan.NoAction("waiting for a leader to bootstrap from");
     }
 

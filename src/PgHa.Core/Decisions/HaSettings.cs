@@ -32,6 +32,11 @@ public sealed record HaSettings
     public int SynchronousNodeCount { get; init; } = 1;
     /// <summary>This node may bootstrap a new cluster (a <c>bootstrap</c> section is configured).</summary>
     public bool CanBootstrap { get; init; } = true;
+    /// <summary>
+    /// A replica creation method of this node works without a member to clone from (<c>no_leader</c>): with an
+    /// initialized cluster and no leader, an empty node creates its data directory anyway (a restore from a backup).
+    /// </summary>
+    public bool CanCreateReplicaWithoutLeader { get; init; }
     /// <summary>This node's tags.</summary>
     public MemberTags Tags { get; init; } = MemberTags.Empty;
     /// <summary>

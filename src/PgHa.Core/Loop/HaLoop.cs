@@ -68,7 +68,8 @@ public sealed partial class HaLoop
     public HaCycleResult? LastCycle { get; private set; }
 
     /// <summary>The settings of the last cycle.</summary>
-    public HaSettings Settings => HaSettings.From(_config, _options.Identity.Name, _options.Tags, _options.CanBootstrap, _options.FenceSafetyMargin);
+    public HaSettings Settings => HaSettings.From(_config, _options.Identity.Name, _options.Tags, _options.CanBootstrap, _options.FenceSafetyMargin)
+        with { CanCreateReplicaWithoutLeader = _options.CanCreateReplicaWithoutLeader };
 
     /// <summary>The background action in flight (completed when idle); tests and the simulator await it.</summary>
     public Task Background { get { lock (_gate) return _background; } }
@@ -348,8 +349,8 @@ public sealed partial class HaLoop
                     break;
                 case CreateReplica create:
                 {
-                    var source = cluster?.GetMember(create.Source);
-                    if (source is null) break;
+                    var source = create.Source is null ? null : cluster?.GetMember(create.Source);
+                    if (create.Source is not null && source is null) break;
                     StartBackground(BusyActionKind.CreateReplica, c => _pg.CreateReplicaAsync(source, c));
                     break;
                 }
