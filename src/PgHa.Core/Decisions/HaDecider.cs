@@ -311,14 +311,9 @@ public static class HaDecider
         return HaPlan.Of($"{prefix}following new leader {upstream}", new Follow(upstream));
     }
 
-    private static string? UpstreamFor(ClusterState cluster, HaSettings settings)
-    {
-        if (cluster.Leader is null) return null;
-        // Cascade from the replicatefrom member while it is running; otherwise stream from the leader.
-        if (settings.Tags.ReplicateFrom is { } from && from != settings.MemberName && cluster.GetMember(from) is { State: "running" })
-            return from;
-        return cluster.Leader.Holder == settings.MemberName ? null : cluster.Leader.Holder;
-    }
+    // Cascade from the replicatefrom member while it is running; otherwise stream from the leader.
+    private static string? UpstreamFor(ClusterState cluster, HaSettings settings) =>
+        Cascading.UpstreamOf(cluster, settings.MemberName, settings.Tags);
 
     private static bool AnyFailoverCandidate(ClusterState cluster, HaSettings settings) =>
         cluster.Members.Any(m => m.Name != settings.MemberName && !m.Tags.NoFailover && m.State == "running" && m.ApiUrl is not null

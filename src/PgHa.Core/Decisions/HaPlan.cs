@@ -43,7 +43,7 @@ public sealed record HaPlan(string Reason, ImmutableArray<HaAction> Actions, boo
                 case RenewLock ren: Branches(sb, "ok", ren.OnRenewed, "fail", ren.OnFailed); break;
                 case RaceInitialize race: Branches(sb, "won", race.OnWon, null, default); break;
                 case Follow f: sb.Append('(').Append(f.Upstream ?? "-").Append(')'); break;
-                case CreateReplica c: sb.Append('(').Append(c.Source).Append(')'); break;
+                case CreateReplica c: sb.Append('(').Append(c.Source ?? "-").Append(')'); break;
                 case WriteSyncState w:
                     sb.Append('(').Append(w.Standbys.IsDefaultOrEmpty ? "-" : string.Join(',', w.Standbys)).Append(')');
                     if (!w.OnWritten.IsDefaultOrEmpty) Branches(sb, "ok", w.OnWritten, null, default);

@@ -227,6 +227,9 @@ public sealed partial class HaLoop
             Remember(m => m with { MembersWhenLastLocked = cluster.Members.Select(x => x.Name).ToImmutableArray() });
 
         await ExecuteAsync(plan.Actions, cluster, pg, settings, cancellationToken).ConfigureAwait(false);
+        // A replica keeps the slots of the members cascading from it (replicatefrom).
+        if (cluster is not null && pg.IsRunning && pg.Role == PostgresRole.Replica && Memory.Busy is null)
+            await SyncSlotsAsync(cluster, isPrimary: false, cancellationToken).ConfigureAwait(false);
 
         if (cluster is not null)
         {
@@ -300,7 +303,7 @@ public sealed partial class HaLoop
                         if (renew.Optime is { } optime && cluster?.Status?.Optime != optime)
                             await TryDcsAsync("status", c => _dcs.TrySetStatusAsync(ClusterStatus.FromOptime(optime), WriteCondition.Always, c), ct).ConfigureAwait(false);
                         if (pg.IsRunningPrimary && cluster is not null)
-                            await SyncSlotsAsync(cluster, ct).ConfigureAwait(false);
+                            await SyncSlotsAsync(cluster, isPrimary: true, ct).ConfigureAwait(false);
                         await ExecuteAsync(renew.OnRenewed, cluster, pg, settings, ct).ConfigureAwait(false);
                     }
                     else
@@ -429,14 +432,14 @@ public sealed partial class HaLoop
     }
 
     /// <summary>
-    /// Keeps one physical slot per other member on the primary (use_slots), so a replica that falls behind or restarts
-    /// still finds its WAL. Only called when the member set changed, not every cycle.
+    /// Keeps one physical slot per member that streams from this server (use_slots; <see cref="Cascading.SlotsToKeep"/>):
+    /// on the primary for the members following the leader, on a replica for those cascading from it, so a replica
+    /// that falls behind or restarts still finds its WAL. Does nothing when the wanted set did not change.
     /// </summary>
-    private async Task SyncSlotsAsync(ClusterState cluster, CancellationToken ct)
+    private async Task SyncSlotsAsync(ClusterState cluster, bool isPrimary, CancellationToken ct)
     {
         if (!_config.UseSlots) return;
-        var wanted = cluster.Members.Where(m => m.Name != _options.Identity.Name)
-            .Select(m => ReplicationSlotNames.ForMember(m.Name)).Order(StringComparer.Ordinal).ToImmutableArray();
+        var wanted = Cascading.SlotsToKeep(cluster, _options.Identity.Name, isPrimary);
         if (_syncedSlots is { } done && done.SequenceEqual(wanted)) return;
         try
         {

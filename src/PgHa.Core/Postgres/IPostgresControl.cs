@@ -51,9 +51,9 @@ public interface IPostgresControl
     Task SetWriteFenceAsync(DateTimeOffset? until, CancellationToken cancellationToken);
 
     /// <summary>
-    /// On the primary: makes the physical replication slots exactly <paramref name="slotNames"/> (creating missing ones,
-    /// dropping slots of members that are gone), so every replica's WAL is retained. Slot names come from
-    /// <see cref="ReplicationSlotNames.ForMember"/>.
+    /// Makes the physical replication slots exactly <paramref name="slotNames"/> (creating missing ones, dropping slots
+    /// of members that are gone), so the WAL of every member streaming from this server is retained: on the primary its
+    /// replicas, on a replica the members cascading from it. Slot names come from <see cref="ReplicationSlotNames.ForMember"/>.
     /// </summary>
     Task SyncReplicationSlotsAsync(IReadOnlyCollection<string> slotNames, CancellationToken cancellationToken);
 

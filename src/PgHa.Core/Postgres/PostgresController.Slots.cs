@@ -9,17 +9,14 @@ public sealed partial class PostgresController
     /// <remarks>
     /// Creates missing physical slots with <c>pg_create_physical_replication_slot(name, true)</c> (WAL reserved at
     /// once) and drops physical slots not in <paramref name="slotNames"/> unless they are active. Logical slots are
-    /// never touched. Does nothing unless PostgreSQL runs as a primary.
+    /// never touched. Works on a replica too (the slots of members cascading from it). Does nothing when PostgreSQL is
+    /// not running.
     /// </remarks>
     public async Task SyncReplicationSlotsAsync(IReadOnlyCollection<string> slotNames, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(slotNames);
         if (LivePostmasterPid() is null) return;
         await using var conn = await OpenLocalAsync(cancellationToken).ConfigureAwait(false);
-        await using (var check = new NpgsqlCommand("SELECT pg_is_in_recovery()", conn))
-        {
-            if ((bool)(await check.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!) return;
-        }
         var existing = new Dictionary<string, bool>(StringComparer.Ordinal);
         await using (var list = new NpgsqlCommand("SELECT slot_name, active FROM pg_replication_slots WHERE slot_type = 'physical'", conn))
         await using (var reader = await list.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
