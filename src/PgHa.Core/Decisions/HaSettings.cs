@@ -30,6 +30,8 @@ public sealed record HaSettings
     public bool SynchronousModeStrict { get; init; }
     /// <summary><c>synchronous_node_count</c> (default 1): how many synchronous standbys the leader keeps.</summary>
     public int SynchronousNodeCount { get; init; } = 1;
+    /// <summary><c>maximum_lag_on_syncnode</c> (≤ 0: off): standbys lagging further are not made synchronous.</summary>
+    public long MaximumLagOnSyncnode { get; init; } = -1;
     /// <summary>This node may bootstrap a new cluster (a <c>bootstrap</c> section is configured).</summary>
     public bool CanBootstrap { get; init; } = true;
     /// <summary>
@@ -58,6 +60,7 @@ public sealed record HaSettings
         SynchronousMode = config.SynchronousMode,
         SynchronousModeStrict = config.SynchronousModeStrict,
         SynchronousNodeCount = config.SynchronousNodeCount,
+        MaximumLagOnSyncnode = config.MaximumLagOnSyncnode,
         CheckTimeline = config.CheckTimeline,
         CanBootstrap = canBootstrap,
         Tags = tags,

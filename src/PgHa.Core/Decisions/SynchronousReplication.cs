@@ -95,15 +95,21 @@ public static class SynchronousReplication
     /// <summary>
     /// Standbys to make synchronous, best first, at most <c>synchronous_node_count</c>: members that run, are not tagged
     /// <c>nosync</c> and stream from this primary under their own name; those PostgreSQL already counts synchronous,
-    /// then the most advanced, then those that may fail over.
+    /// then the most advanced, then those that may fail over. With <c>maximum_lag_on_syncnode</c> &gt; 0, a standby whose
+    /// flush position is further behind than that is left out: behind the most advanced standby, or behind the primary
+    /// when there is only one (Patroni's reference point), so a hung synchronous standby is swapped for a healthy one.
     /// </summary>
     public static ImmutableArray<string> Pick(ClusterState cluster, PostgresStatus pg, HaSettings settings)
     {
         var count = Math.Max(1, settings.SynchronousNodeCount);
-        return pg.Replication
+        var eligible = pg.Replication
             .Where(r => r.State == "streaming" && r.FlushLsn is not null && r.ApplicationName != settings.MemberName)
             .Select(r => (Row: r, Member: cluster.GetMember(r.ApplicationName)))
             .Where(x => x.Member is { State: "running" } m && !m.Tags.NoSync)
+            .ToList();
+        var reference = eligible.Count > 1 ? eligible.Max(x => x.Row.FlushLsn!.Value) : pg.Lsn;
+        return eligible
+            .Where(x => settings.MaximumLagOnSyncnode <= 0 || reference - x.Row.FlushLsn!.Value <= settings.MaximumLagOnSyncnode)
             .OrderBy(x => x.Member!.Tags.NoFailover)
             .ThenByDescending(x => x.Row.SyncState, StringComparer.Ordinal)
             .ThenByDescending(x => x.Row.FlushLsn)
