@@ -120,6 +120,28 @@ public static class SynchronousReplication
             .ToImmutableArray();
     }
 
+    /// <summary>
+    /// True when <paramref name="member"/> is a synchronous standby of the current leader: the <c>sync</c> key was
+    /// written by the lock holder and lists it (Patroni's <c>is_sync_standby</c>).
+    /// </summary>
+    public static bool IsSynchronousStandby(ClusterState cluster, string member)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        return cluster.Leader is { } leader && cluster.Sync is { Leader: { } syncLeader } sync && syncLeader == leader.Holder
+               && !sync.SyncStandbys.IsDefault && sync.SyncStandbys.Contains(member, StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// The tags a replica publishes while it steps out of synchronous standby before stopping: its own with
+    /// <c>nosync: true</c>, so the leader picks another standby first.
+    /// </summary>
+    public static MemberTags LeavingTags(MemberTags tags)
+    {
+        ArgumentNullException.ThrowIfNull(tags);
+        if (tags.NoSync) return tags;
+        return new MemberTags([.. tags.Entries.Where(e => e.Key != "nosync"), KeyValuePair.Create("nosync", "true")]);
+    }
+
     private static bool SameSet(ImmutableArray<string> a, ImmutableArray<string> b) =>
         a.Length == b.Length && a.All(b.Contains);
 }

@@ -207,7 +207,7 @@ public sealed partial class HaLoop : INodeOperations
             {
                 var cluster = LastCycle?.Cluster;
                 var upstream = LastCycle?.Postgres.Upstream is { } name ? cluster?.GetMember(name) : null;
-                await admin.RestartAsync(upstream, c).ConfigureAwait(false);
+                await WhileNotSynchronousStandbyAsync("restart", x => admin.RestartAsync(upstream, x), c).ConfigureAwait(false);
                 var pending = await admin.GetPendingRestartAsync(c).ConfigureAwait(false);
                 Remember(m => m with { PendingRestart = pending.ToImmutableArray() });
                 done.TrySetResult(null);

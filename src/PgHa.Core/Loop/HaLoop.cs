@@ -68,7 +68,7 @@ public sealed partial class HaLoop
     public HaCycleResult? LastCycle { get; private set; }
 
     /// <summary>The settings of the last cycle.</summary>
-    public HaSettings Settings => HaSettings.From(_config, _options.Identity.Name, _options.Tags, _options.CanBootstrap, _options.FenceSafetyMargin)
+    public HaSettings Settings => HaSettings.From(_config, _options.Identity.Name, PublishedTags, _options.CanBootstrap, _options.FenceSafetyMargin)
         with { CanCreateReplicaWithoutLeader = _options.CanCreateReplicaWithoutLeader };
 
     /// <summary>The background action in flight (completed when idle); tests and the simulator await it.</summary>
@@ -164,7 +164,7 @@ public sealed partial class HaLoop
             return;
         }
         var cluster = LastCycle?.Cluster;
-        await _pg.StopForDemoteAsync(DemoteMode.Graceful, cancellationToken).ConfigureAwait(false);
+        await WhileNotSynchronousStandbyAsync("shutdown", c => _pg.StopForDemoteAsync(DemoteMode.Graceful, c), cancellationToken).ConfigureAwait(false);
         if (Memory.HeldLock is not null || cluster?.Leader?.Holder == _options.Identity.Name)
             await ReleaseAsync(cluster, cancellationToken).ConfigureAwait(false);
         await _pg.SetWriteFenceAsync(null, cancellationToken).ConfigureAwait(false);

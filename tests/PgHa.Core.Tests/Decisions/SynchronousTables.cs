@@ -60,6 +60,12 @@ public sealed class SynchronousTables
         yield return Row("Sync leader with synchronous_node_count 2 names both standbys",
             Leader(Sync(Me), "", Streaming(Node2), Streaming(Node3)).With(s => s with { SynchronousNodeCount = 2 }),
             "renew-lock{ok:[set-sync-names('2 (node2,node3)')] fail:[demote-immediatenolock]}");
+        yield return Row("Sync leader releases a synchronous standby that tagged itself nosync to go away, and names the other one",
+            Leader(Sync(Me, Node2), "node2", Streaming(Node2, "sync"), Streaming(Node3)) with
+            {
+                Cluster = Mine.WithMember(Node2, m => m with { Tags = SynchronousReplication.LeavingTags(MemberTags.Empty) }) with { Sync = Sync(Me, Node2) },
+            },
+            "renew-lock{ok:[write-sync(-){ok:[set-sync-names('node3')]}] fail:[demote-immediatenolock]}");
         // maximum_lag_on_syncnode: measured from the most advanced standby, or from the primary when there is one standby.
         const long SyncLag = 1024 * 1024;
         yield return Row("maximum_lag_on_syncnode drops a standby lagging behind the most advanced one and picks the healthy one",
