@@ -197,8 +197,11 @@ public sealed class ReplicationTests : PgTestBase
         await a.Controller.SyncReplicationSlotsAsync(["node_d"], CancellationToken.None);
         Assert.That(Slots(a), Is.EqualTo(new[] { "logical_one:logical", "node_b:physical", "node_d:physical" }), "node_b is active: kept");
 
-        // A replica does nothing.
-        await b.Controller.SyncReplicationSlotsAsync(["x"], CancellationToken.None);
+        // A replica keeps the slots of the members cascading from it (replicatefrom), WAL reserved at once there too.
+        await b.Controller.SyncReplicationSlotsAsync(["node_c"], CancellationToken.None);
+        Assert.That(Slots(b), Is.EqualTo(new[] { "node_c:physical" }));
+        Assert.That(b.Scalar<bool>("SELECT restart_lsn IS NOT NULL FROM pg_replication_slots WHERE slot_name = 'node_c'"), Is.True, "WAL reserved on the standby");
+        await b.Controller.SyncReplicationSlotsAsync([], CancellationToken.None);
         Assert.That(b.Scalar<long>("SELECT count(*) FROM pg_replication_slots"), Is.Zero);
     }
 
