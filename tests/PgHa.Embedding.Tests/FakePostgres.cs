@@ -49,7 +49,7 @@ internal sealed class FakePostgres(FakeWal? wal = null, string systemId = "71000
 
     public Task BootstrapAsync(CancellationToken cancellationToken) => Set(() => (_initialized, _running, _role, _timeline, _lsn) = (true, false, PostgresRole.Primary, 1, Interlocked.Add(ref _wal.Lsn, 0x3000000)));
 
-    public Task CreateReplicaAsync(Member source, CancellationToken cancellationToken) => Set(() => (_initialized, _running, _role, _timeline, _upstream) = (true, false, PostgresRole.Replica, 1, source.Name));
+    public Task CreateReplicaAsync(Member? source, CancellationToken cancellationToken) => Set(() => (_initialized, _running, _role, _timeline, _upstream) = (true, false, PostgresRole.Replica, 1, source?.Name));
 
     public Task StartPrimaryAsync(CancellationToken cancellationToken) => Set(() => (_running, _role) = (true, PostgresRole.Primary));
 

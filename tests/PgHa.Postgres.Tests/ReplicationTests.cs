@@ -179,4 +179,39 @@ public sealed class ReplicationTests : PgTestBase
         Assert.That(b.PostmasterPid(), Is.EqualTo(pid));
         Assert.That((await b.StatusAsync()).Upstream, Is.EqualTo("node-a"));
     }
+
+    [Test]
+    public async Task Slot_sync_creates_missing_slots_drops_inactive_strays_and_leaves_logical_and_active_slots()
+    {
+        var a = Node("node-a", o => o.Parameters["wal_level"] = "logical");
+        var b = Node("node-b");
+        await a.StartNewPrimaryAsync();
+        await b.StartReplicaOfAsync(a);
+        Assert.That(await PgNode.WaitUntilAsync(() => a.Scalar<bool>("SELECT coalesce(bool_or(active), false) FROM pg_replication_slots WHERE slot_name = 'node_b'"), TimeSpan.FromSeconds(20)), Is.True);
+        a.Execute("SELECT pg_create_logical_replication_slot('logical_one', 'test_decoding')");
+
+        await a.Controller.SyncReplicationSlotsAsync(["node_b", "node_c", "node_d"], CancellationToken.None);
+        Assert.That(Slots(a), Is.EqualTo(new[] { "logical_one:logical", "node_b:physical", "node_c:physical", "node_d:physical" }));
+        Assert.That(a.Scalar<bool>("SELECT restart_lsn IS NOT NULL FROM pg_replication_slots WHERE slot_name = 'node_c'"), Is.True, "WAL reserved at once");
+
+        await a.Controller.SyncReplicationSlotsAsync(["node_d"], CancellationToken.None);
+        Assert.That(Slots(a), Is.EqualTo(new[] { "logical_one:logical", "node_b:physical", "node_d:physical" }), "node_b is active: kept");
+
+        // A replica keeps the slots of the members cascading from it (replicatefrom), WAL reserved at once there too.
+        await b.Controller.SyncReplicationSlotsAsync(["node_c"], CancellationToken.None);
+        Assert.That(Slots(b), Is.EqualTo(new[] { "node_c:physical" }));
+        Assert.That(b.Scalar<bool>("SELECT restart_lsn IS NOT NULL FROM pg_replication_slots WHERE slot_name = 'node_c'"), Is.True, "WAL reserved on the standby");
+        await b.Controller.SyncReplicationSlotsAsync([], CancellationToken.None);
+        Assert.That(b.Scalar<long>("SELECT count(*) FROM pg_replication_slots"), Is.Zero);
+    }
+
+    private static string[] Slots(PgNode node)
+    {
+        using var c = node.Open();
+        using var cmd = new Npgsql.NpgsqlCommand("SELECT slot_name || ':' || slot_type FROM pg_replication_slots ORDER BY 1", c);
+        using var r = cmd.ExecuteReader();
+        var list = new List<string>();
+        while (r.Read()) list.Add(r.GetString(0));
+        return [.. list];
+    }
 }

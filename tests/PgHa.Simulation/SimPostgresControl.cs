@@ -38,9 +38,11 @@ public sealed class SimPostgresControl(SimScheduler scheduler, SimActor actor, S
     }
 
     /// <inheritdoc />
-    public async Task CreateReplicaAsync(Member source, CancellationToken cancellationToken)
+    public async Task CreateReplicaAsync(Member? source, CancellationToken cancellationToken)
     {
         await Delay(1.0).ConfigureAwait(false);
+        // The simulated nodes have no backups to restore from (no no_leader replica method).
+        if (source is null) throw new InvalidOperationException("no member to clone from");
         var from = serverOf(source.Name);
         if (from is not { Running: true }) throw new InvalidOperationException($"clone source {source.Name} is not running");
         server.AdoptHistoryOf(from, from.Lsn);

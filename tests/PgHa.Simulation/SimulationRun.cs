@@ -67,6 +67,9 @@ public sealed class SimulationRun
         {
             raw["synchronous_mode"] = true;
             raw["synchronous_mode_strict"] = options.SynchronousModeStrict;
+            // maximum_lag_on_syncnode swaps lagging synchronous standbys; drawn from its own stream so the faults of a
+            // seed stay what they were without it.
+            raw["maximum_lag_on_syncnode"] = new Random(seed * 31 + 7).Next(3) switch { 0 => -1, 1 => 16 * 1024, _ => 1024 * 1024 };
         }
         Config = ConfigCodec.Parse(PatroniJson.Serialize(raw), default, []);
 

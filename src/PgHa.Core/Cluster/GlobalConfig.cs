@@ -15,6 +15,11 @@ public sealed record GlobalConfig
     public int RetryTimeout { get; init; } = 10;
     /// <summary><c>maximum_lag_on_failover</c> in bytes (default 1 MiB): replicas further behind may not race.</summary>
     public long MaximumLagOnFailover { get; init; } = 1048576;
+    /// <summary>
+    /// <c>maximum_lag_on_syncnode</c> in bytes (default -1 = off): when &gt; 0, a standby further behind the most advanced
+    /// one (the primary, with a single standby) is not chosen as synchronous standby.
+    /// </summary>
+    public long MaximumLagOnSyncnode { get; init; } = -1;
     /// <summary><c>primary_start_timeout</c> (alias <c>master_start_timeout</c>) in seconds (default 300).</summary>
     public int PrimaryStartTimeout { get; init; } = 300;
     /// <summary><c>primary_stop_timeout</c> (alias <c>master_stop_timeout</c>) in seconds (default 0 = none).</summary>

@@ -90,9 +90,9 @@ public sealed record Bootstrap : HaAction
     public override string Name => "bootstrap";
 }
 
-/// <summary>Clone the data directory from a running member. Runs in the background.</summary>
-/// <param name="Source">Member to clone from.</param>
-public sealed record CreateReplica(string Source) : HaAction
+/// <summary>Create the data directory from a running member (or, with no member, by a <c>no_leader</c> replica method). Runs in the background.</summary>
+/// <param name="Source">Member to clone from; null: none (a replica method that works without a leader, such as a backup restore).</param>
+public sealed record CreateReplica(string? Source) : HaAction
 {
     /// <inheritdoc />
     public override string Name => "create-replica";

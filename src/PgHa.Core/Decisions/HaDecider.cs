@@ -140,6 +140,10 @@ public static class HaDecider
         }
         if (cluster.Initialize is { IsBootstrapInProgress: true })
             return HaPlan.NoAction("waiting for the bootstrap race winner to finish initdb");
+        // An initialized cluster with nobody to clone from (every node lost its data): a replica method that restores
+        // from a backup (no_leader) can still bring a node back, which may then win the race.
+        if (cluster.IsUnlocked && settings.CanCreateReplicaWithoutLeader)
+            return HaPlan.Of("trying to bootstrap (without leader)", new CreateReplica(null));
         return HaPlan.NoAction("waiting for a leader to bootstrap from");
     }
 
@@ -357,14 +361,9 @@ public static class HaDecider
         return HaPlan.Of($"{prefix}following new leader {upstream}", new Follow(upstream));
     }
 
-    private static string? UpstreamFor(ClusterState cluster, HaSettings settings)
-    {
-        if (cluster.Leader is null) return null;
-        // Cascade from the replicatefrom member while it is running; otherwise stream from the leader.
-        if (settings.Tags.ReplicateFrom is { } from && from != settings.MemberName && cluster.GetMember(from) is { State: "running" })
-            return from;
-        return cluster.Leader.Holder == settings.MemberName ? null : cluster.Leader.Holder;
-    }
+    // Cascade from the replicatefrom member while it is running; otherwise stream from the leader.
+    private static string? UpstreamFor(ClusterState cluster, HaSettings settings) =>
+        Cascading.UpstreamOf(cluster, settings.MemberName, settings.Tags);
 
     private static bool AnyFailoverCandidate(ClusterState cluster, HaSettings settings) =>
         cluster.Members.Any(m => m.Name != settings.MemberName && !m.Tags.NoFailover && m.State == "running" && m.ApiUrl is not null

@@ -52,7 +52,7 @@ public sealed record HaPlan(string Reason, ImmutableArray<HaAction> Actions, boo
                 case Follow f: sb.Append('(').Append(f.Upstream ?? "-").Append(')'); break;
                 // The usual pre_promote branch (release the lock) is implied; only a different one is shown.
                 case Promote p when p.OnPrePromoteFailed != Promote.ReleaseOnPrePromoteFailure: Branches(sb, "pre-promote-failed", p.OnPrePromoteFailed, null, default); break;
-                case CreateReplica c: sb.Append('(').Append(c.Source).Append(')'); break;
+                case CreateReplica c: sb.Append('(').Append(c.Source ?? "-").Append(')'); break;
                 case WriteSyncState w:
                     sb.Append('(').Append(w.Standbys.IsDefaultOrEmpty ? "-" : string.Join(',', w.Standbys)).Append(')');
                     if (!w.OnWritten.IsDefaultOrEmpty) Branches(sb, "ok", w.OnWritten, null, default);

@@ -30,8 +30,15 @@ public sealed record HaSettings
     public bool SynchronousModeStrict { get; init; }
     /// <summary><c>synchronous_node_count</c> (default 1): how many synchronous standbys the leader keeps.</summary>
     public int SynchronousNodeCount { get; init; } = 1;
+    /// <summary><c>maximum_lag_on_syncnode</c> (≤ 0: off): standbys lagging further are not made synchronous.</summary>
+    public long MaximumLagOnSyncnode { get; init; } = -1;
     /// <summary>This node may bootstrap a new cluster (a <c>bootstrap</c> section is configured).</summary>
     public bool CanBootstrap { get; init; } = true;
+    /// <summary>
+    /// A replica creation method of this node works without a member to clone from (<c>no_leader</c>): with an
+    /// initialized cluster and no leader, an empty node creates its data directory anyway (a restore from a backup).
+    /// </summary>
+    public bool CanCreateReplicaWithoutLeader { get; init; }
     /// <summary>This node's tags.</summary>
     public MemberTags Tags { get; init; } = MemberTags.Empty;
     /// <summary>
@@ -65,6 +72,7 @@ public sealed record HaSettings
         SynchronousMode = config.SynchronousMode && !config.IsStandbyCluster,
         SynchronousModeStrict = config.SynchronousModeStrict && !config.IsStandbyCluster,
         SynchronousNodeCount = config.SynchronousNodeCount,
+        MaximumLagOnSyncnode = config.MaximumLagOnSyncnode,
         CheckTimeline = config.CheckTimeline,
         FailsafeMode = config.FailsafeMode,
         StandbyCluster = config.IsStandbyCluster ? config.StandbyCluster : null,

@@ -9,15 +9,15 @@ namespace PgHa.Decisions;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Leader (Patroni 3.0.2's <c>get_replication_slots</c>): a physical slot per other member, except members whose
-/// <c>replicatefrom</c> names another existing member (they stream from that one); plus the permanent slots — all of
+/// Leader (Patroni 3.0.2's <c>get_replication_slots</c>): a physical slot per other member that streams from it
+/// (<see cref="Cascading.UpstreamOf"/>: a member whose <c>replicatefrom</c> names a running member streams from that one); plus the permanent slots — all of
 /// them on a primary, only physical ones on a standby leader — except a permanent physical slot named like the leader
 /// itself. A permanent logical slot whose name a member slot already takes is left out and reported. Unknown slots are
 /// dropped unless an <c>ignore_slots</c> rule matches (never in maintenance mode).
 /// </para>
 /// <para>
-/// Replica: a physical slot per member cascading from it (<c>replicatefrom</c> = this node, not the leader), as in
-/// 3.0.2. A replica that may become the leader (no <c>nofailover</c>) also keeps copies of the leader's physical slots
+/// Replica: a physical slot per member cascading from it (<c>replicatefrom</c> = this node while it runs, see
+/// <see cref="Cascading.UpstreamOf"/>), as in 3.0.2. A replica that may become the leader (no <c>nofailover</c>) also keeps copies of the leader's physical slots
 /// whose position the leader publishes in <c>status.slots</c> — permanent physical slots and member slots, as Patroni
 /// 3.2+ does — and advances them to that position, so they exist and hold WAL after a failover. Permanent logical slots
 /// are kept on a replica when present but not copied there (Patroni copies their files and restarts the replica; PgHa
@@ -33,10 +33,13 @@ public static class ReplicationSlots
         var me = settings.MemberName;
         var slots = new SortedDictionary<string, DesiredSlot>(StringComparer.Ordinal);
         var problems = ImmutableArray.CreateBuilder<string>();
+        // Members that stream from the leader (Cascading.UpstreamOf: a replicatefrom member whose PostgreSQL is not
+        // running sends its member to the leader, so the leader keeps that member's slot).
+        var upstream = cluster.Leader?.Holder ?? me;
         foreach (var m in cluster.Members)
         {
-            if (m.Name == me) continue;
-            if (m.Tags.ReplicateFrom is { } from && from != me && cluster.HasMember(from)) continue;
+            if (m.Name == me || m.Name == cluster.LeaderName) continue;
+            if (cluster.Leader is not null && Cascading.UpstreamOf(cluster, m.Name, m.Tags) != upstream) continue;
             AddMemberSlot(slots, problems, m.Name);
         }
         var mine = ReplicationSlotNames.ForMember(me);
@@ -65,7 +68,7 @@ public static class ReplicationSlots
         var slots = new SortedDictionary<string, DesiredSlot>(StringComparer.Ordinal);
         var problems = ImmutableArray.CreateBuilder<string>();
         foreach (var m in cluster.Members)
-            if (m.Name != me && m.Name != cluster.LeaderName && m.Tags.ReplicateFrom == me)
+            if (m.Name != me && m.Name != cluster.LeaderName && Cascading.UpstreamOf(cluster, m.Name, m.Tags) == me)
                 AddMemberSlot(slots, problems, m.Name);
 
         if (!settings.Tags.NoFailover)

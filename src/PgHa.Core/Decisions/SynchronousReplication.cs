@@ -95,15 +95,21 @@ public static class SynchronousReplication
     /// <summary>
     /// Standbys to make synchronous, best first, at most <c>synchronous_node_count</c>: members that run, are not tagged
     /// <c>nosync</c> and stream from this primary under their own name; those PostgreSQL already counts synchronous,
-    /// then the most advanced, then those that may fail over.
+    /// then the most advanced, then those that may fail over. With <c>maximum_lag_on_syncnode</c> &gt; 0, a standby whose
+    /// flush position is further behind than that is left out: behind the most advanced standby, or behind the primary
+    /// when there is only one (Patroni's reference point), so a hung synchronous standby is swapped for a healthy one.
     /// </summary>
     public static ImmutableArray<string> Pick(ClusterState cluster, PostgresStatus pg, HaSettings settings)
     {
         var count = Math.Max(1, settings.SynchronousNodeCount);
-        return pg.Replication
+        var eligible = pg.Replication
             .Where(r => r.State == "streaming" && r.FlushLsn is not null && r.ApplicationName != settings.MemberName)
             .Select(r => (Row: r, Member: cluster.GetMember(r.ApplicationName)))
             .Where(x => x.Member is { State: "running" } m && !m.Tags.NoSync)
+            .ToList();
+        var reference = eligible.Count > 1 ? eligible.Max(x => x.Row.FlushLsn!.Value) : pg.Lsn;
+        return eligible
+            .Where(x => settings.MaximumLagOnSyncnode <= 0 || reference - x.Row.FlushLsn!.Value <= settings.MaximumLagOnSyncnode)
             .OrderBy(x => x.Member!.Tags.NoFailover)
             .ThenByDescending(x => x.Row.SyncState, StringComparer.Ordinal)
             .ThenByDescending(x => x.Row.FlushLsn)
@@ -112,6 +118,28 @@ public static class SynchronousReplication
             .Distinct(StringComparer.Ordinal)
             .Take(count)
             .ToImmutableArray();
+    }
+
+    /// <summary>
+    /// True when <paramref name="member"/> is a synchronous standby of the current leader: the <c>sync</c> key was
+    /// written by the lock holder and lists it (Patroni's <c>is_sync_standby</c>).
+    /// </summary>
+    public static bool IsSynchronousStandby(ClusterState cluster, string member)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        return cluster.Leader is { } leader && cluster.Sync is { Leader: { } syncLeader } sync && syncLeader == leader.Holder
+               && !sync.SyncStandbys.IsDefault && sync.SyncStandbys.Contains(member, StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// The tags a replica publishes while it steps out of synchronous standby before stopping: its own with
+    /// <c>nosync: true</c>, so the leader picks another standby first.
+    /// </summary>
+    public static MemberTags LeavingTags(MemberTags tags)
+    {
+        ArgumentNullException.ThrowIfNull(tags);
+        if (tags.NoSync) return tags;
+        return new MemberTags([.. tags.Entries.Where(e => e.Key != "nosync"), KeyValuePair.Create("nosync", "true")]);
     }
 
     private static bool SameSet(ImmutableArray<string> a, ImmutableArray<string> b) =>

@@ -141,6 +141,7 @@ internal sealed class PgHaNode : IPgHaNode, IDisposable
         Tags = new MemberTags([.. options.Tags.Select(t => KeyValuePair.Create(t.Key, t.Value))]),
         BootstrapConfig = BootstrapConfig(options),
         CanBootstrap = options.CanBootstrap,
+        CanCreateReplicaWithoutLeader = options.Postgres.CanCreateReplicaWithoutLeader,
         FenceSafetyMargin = options.FenceSafetyMargin,
     };
 

@@ -221,8 +221,11 @@ public sealed partial class HaLoop : INodeOperations
                 var cluster = LastCycle?.Cluster;
                 var pg = LastCycle?.Postgres ?? PostgresStatus.Uninitialized;
                 var upstream = pg.Upstream is { } name ? cluster?.GetMember(name) : null;
-                await BeforeStopAsync(pg.IsRunning, Settings, c).ConfigureAwait(false);
-                await admin.RestartAsync(upstream, c).ConfigureAwait(false);
+                await WhileNotSynchronousStandbyAsync("restart", async x =>
+                {
+                    await BeforeStopAsync(pg.IsRunning, Settings, x).ConfigureAwait(false);
+                    await admin.RestartAsync(upstream, x).ConfigureAwait(false);
+                }, c).ConfigureAwait(false);
                 NotifyCallback(CallbackAction.OnRestart, CallbackRoleOf(pg));
                 var pending = await admin.GetPendingRestartAsync(c).ConfigureAwait(false);
                 Remember(m => m with { PendingRestart = pending.ToImmutableArray() });

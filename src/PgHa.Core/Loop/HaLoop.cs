@@ -78,7 +78,8 @@ public sealed partial class HaLoop
     public HaCycleResult? LastCycle { get; private set; }
 
     /// <summary>The settings of the last cycle.</summary>
-    public HaSettings Settings => HaSettings.From(_config, _options.Identity.Name, _options.Tags, _options.CanBootstrap, _options.FenceSafetyMargin);
+    public HaSettings Settings => HaSettings.From(_config, _options.Identity.Name, PublishedTags, _options.CanBootstrap, _options.FenceSafetyMargin)
+        with { CanCreateReplicaWithoutLeader = _options.CanCreateReplicaWithoutLeader };
 
     /// <summary>The background action in flight (completed when idle); tests and the simulator await it.</summary>
     public Task Background { get { lock (_gate) return _background; } }
@@ -174,8 +175,11 @@ public sealed partial class HaLoop
         }
         var cluster = LastCycle?.Cluster;
         var pg = LastCycle?.Postgres ?? PostgresStatus.Uninitialized;
-        await BeforeStopAsync(pg.IsRunning, Settings, cancellationToken).ConfigureAwait(false);
-        await _pg.StopForDemoteAsync(DemoteMode.Graceful, cancellationToken).ConfigureAwait(false);
+        await WhileNotSynchronousStandbyAsync("shutdown", async c =>
+        {
+            await BeforeStopAsync(pg.IsRunning, Settings, c).ConfigureAwait(false);
+            await _pg.StopForDemoteAsync(DemoteMode.Graceful, c).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
         AfterStop(pg, demoting: false);
         DisarmWatchdog();
         if (Memory.HeldLock is not null || cluster?.Leader?.Holder == _options.Identity.Name)
@@ -373,8 +377,8 @@ public sealed partial class HaLoop
                     break;
                 case CreateReplica create:
                 {
-                    var source = cluster?.GetMember(create.Source);
-                    if (source is null) break;
+                    var source = create.Source is null ? null : cluster?.GetMember(create.Source);
+                    if (create.Source is not null && source is null) break;
                     StartBackground(BusyActionKind.CreateReplica, c => _pg.CreateReplicaAsync(source, c));
                     break;
                 }

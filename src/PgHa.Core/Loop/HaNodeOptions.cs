@@ -16,6 +16,8 @@ public sealed record HaNodeOptions
     public GlobalConfig BootstrapConfig { get; init; } = GlobalConfig.Default;
     /// <summary>This node may bootstrap a new cluster.</summary>
     public bool CanBootstrap { get; init; } = true;
+    /// <summary>Some replica creation method works without a member to clone from (<c>no_leader</c>).</summary>
+    public bool CanCreateReplicaWithoutLeader { get; init; }
     /// <summary>How long before the lock's guaranteed validity ends the write fence stops PostgreSQL.</summary>
     public TimeSpan FenceSafetyMargin { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>Timeout of one peer status request in the leader race (Patroni: 2 s).</summary>

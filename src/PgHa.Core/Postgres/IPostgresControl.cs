@@ -18,8 +18,14 @@ public interface IPostgresControl
     /// </summary>
     Task BootstrapAsync(CancellationToken cancellationToken);
 
-    /// <summary>Clones the data directory from <paramref name="source"/> and leaves it configured as its replica (not started).</summary>
-    Task CreateReplicaAsync(Member source, CancellationToken cancellationToken);
+    /// <summary>
+    /// Creates the data directory with the replica creation methods (<c>create_replica_methods</c>: pg_basebackup from
+    /// <paramref name="source"/>, or a custom command such as a backup restore), trying the next method when one fails,
+    /// and leaves it configured as a replica of <paramref name="source"/> (not started). Null
+    /// <paramref name="source"/>: no member to clone from; only methods that work without one (<c>no_leader</c>) run,
+    /// and the replica has no upstream yet.
+    /// </summary>
+    Task CreateReplicaAsync(Member? source, CancellationToken cancellationToken);
 
     /// <summary>Starts a stopped former primary in place, as a primary (crash recovery while holding the lock).</summary>
     Task StartPrimaryAsync(CancellationToken cancellationToken);

@@ -11,7 +11,14 @@ namespace PgHa.Postgres;
 /// <param name="ArchiveCleanupCommand"><c>archive_cleanup_command</c>; null: none.</param>
 /// <param name="RecoveryMinApplyDelay"><c>recovery_min_apply_delay</c>; null: none.</param>
 internal sealed record RecoverySettings(string? PrimaryConnInfo, string? PrimarySlotName, string? RestoreCommand = null,
-    string? ArchiveCleanupCommand = null, string? RecoveryMinApplyDelay = null);
+    string? ArchiveCleanupCommand = null, string? RecoveryMinApplyDelay = null)
+{
+    /// <summary>
+    /// A custom bootstrap's <c>recovery_conf</c>: when set, the server runs that targeted recovery (recovery.signal)
+    /// instead of following anyone, and these settings replace the replica's.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>>? TargetedRecovery { get; init; }
+}
 
 /// <summary>
 /// The files PgHa generates in the data directory, Patroni's way: <c>postgresql.conf</c> (includes
@@ -127,7 +134,12 @@ internal sealed partial class PostgresConfigFiles(PostgresControllerOptions opti
         sb.Append("# Local settings belong in the PgHa configuration (postgresql.parameters) or in postgresql.base.conf.\n");
         sb.Append("include 'postgresql.base.conf'\n\n");
         foreach (var (k, v) in settings) sb.Append(k).Append(" = ").Append(QuoteValue(v)).Append('\n');
-        if (recovery is not null)
+        if (recovery is { TargetedRecovery: { } targeted })
+        {
+            sb.Append("\n# recovery of the custom bootstrap method (recovery_conf), until its first start ends it\n");
+            foreach (var (k, v) in targeted) sb.Append(k).Append(" = ").Append(QuoteValue(v)).Append('\n');
+        }
+        else if (recovery is not null)
         {
             sb.Append("\n# recovery (this server is a replica)\n");
             if (recovery.PrimaryConnInfo is not null) sb.Append("primary_conninfo = ").Append(QuoteValue(recovery.PrimaryConnInfo)).Append('\n');
@@ -136,6 +148,9 @@ internal sealed partial class PostgresConfigFiles(PostgresControllerOptions opti
             if (recovery.ArchiveCleanupCommand is not null) sb.Append("archive_cleanup_command = ").Append(QuoteValue(recovery.ArchiveCleanupCommand)).Append('\n');
             if (recovery.RecoveryMinApplyDelay is not null) sb.Append("recovery_min_apply_delay = ").Append(QuoteValue(recovery.RecoveryMinApplyDelay)).Append('\n');
             sb.Append("recovery_target_timeline = 'latest'\n");
+            // recovery_conf (restore_command, archive_cleanup_command, …) is passed through as configured.
+            foreach (var (k, v) in options.RecoveryConf.OrderBy(e => e.Key, StringComparer.Ordinal))
+                sb.Append(k).Append(" = ").Append(QuoteValue(v)).Append('\n');
         }
         sb.Append("\n# synchronous replication (managed by PgHa)\n").Append(SynchronousIncludeLine).Append('\n');
         return sb.ToString();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using PgHa.Cluster;
+using PgHa.Decisions;
 
 namespace PgHa.Postgres;
 
@@ -11,10 +12,17 @@ public sealed partial class PostgresController
     /// initdb with <see cref="PostgresControllerOptions.InitdbOptions"/> and the superuser (password through
     /// <c>--pwfile</c>); moves initdb's postgresql.conf to postgresql.base.conf, writes pg_hba.conf (when configured)
     /// and PgHa's postgresql.conf, and marks post_bootstrap as pending. Leaves the primary stopped. A half-made data
-    /// directory (no pg_control) is removed first; a foreign non-empty directory is refused.
+    /// directory (no pg_control) is removed first; a foreign non-empty directory is refused. With a custom
+    /// <see cref="PostgresControllerOptions.BootstrapMethod"/> its command runs instead of initdb (see
+    /// <see cref="CustomBootstrapAsync"/>).
     /// </remarks>
     public async Task BootstrapAsync(CancellationToken cancellationToken)
     {
+        if (_options.BootstrapMethod is { } custom)
+        {
+            await CustomBootstrapAsync(custom, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         ClearForNewData("bootstrap");
         var started = Stopwatch.StartNew();
         EnsureStateDirectory();
@@ -80,58 +88,100 @@ public sealed partial class PostgresController
         File.Delete(BootstrapMarkerPath);
     }
 
-    /// <inheritdoc />
-    /// <remarks>
-    /// <c>pg_basebackup -D data -X stream -c fast -h/-p</c> (from <paramref name="source"/>'s conn_url) with the
-    /// replication credentials and <see cref="PostgresControllerOptions.BasebackupOptions"/>; its <c>--progress</c>
-    /// reports become log lines. A failed copy is removed. Then standby.signal and the replica's postgresql.conf.
-    /// </remarks>
-    public async Task CreateReplicaAsync(Member source, CancellationToken cancellationToken)
+    /// <summary>
+    /// Patroni's custom bootstrap: the method's command with its parameters as <c>--key=value</c> and, unless
+    /// <c>no_params</c>, <c>--scope</c> and <c>--datadir</c>. It must exit 0 and leave an initialized data directory,
+    /// else the directory is removed and the call throws (the loop gives the initialize key back). Then PgHa's
+    /// configuration files; with <c>recovery_conf</c>, recovery.signal so the first start runs that recovery;
+    /// otherwise standby.signal/recovery.signal are removed unless <c>keep_existing_recovery_conf</c>.
+    /// </summary>
+    private async Task CustomBootstrapAsync(CustomBootstrapMethod method, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(source);
-        ClearForNewData("create a replica");
-        await CloneFromAsync(source, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task CloneFromAsync(Member source, CancellationToken ct)
-    {
-        var (host, port) = Endpoint(source);
+        ClearForNewData("bootstrap");
         var started = Stopwatch.StartNew();
         EnsureStateDirectory();
-        var extra = _options.BasebackupOptions.Select(o => "--" + o.TrimStart('-')).ToList();
-        bool Has(params string[] names) => extra.Any(e => names.Any(n => e == "--" + n || e.StartsWith("--" + n + "=", StringComparison.Ordinal)));
-        var args = new List<string> { "-D", DataDir, "-h", host, "-p", port.ToString(CultureInfo.InvariantCulture), "-U", _options.Replication.Username, "--progress", "--no-password" };
-        if (!Has("wal-method", "X")) args.AddRange(["-X", "stream"]);
-        if (!Has("checkpoint", "c")) args.AddRange(["-c", "fast"]);
-        args.AddRange(extra);
-        PostgresLog.CloneStarted(_logger, source.Name, host, port, string.Join(' ', args.Skip(2)));
-        ProcessResult result;
+        Directory.CreateDirectory(DataDir);
+        PostgresConfigFiles.SetMode(DataDir, PostgresConfigFiles.OwnerOnlyDirectory);
+        var words = ShellWords.Split(method.Command);
+        var args = words.Skip(1).Concat(method.Parameters.Select(p => $"--{p.Key}={p.Value}")).ToList();
+        if (!method.NoParams) args.AddRange(["--scope=" + _options.Scope, "--datadir=" + DataDir]);
+        ReplicaMethodLog.MethodStarted(_logger, method.Name, string.Join(' ', words.Take(1).Concat(args)));
+        string? error;
         try
         {
-            result = await ProcessRunner.RunAsync(Tool("pg_basebackup"), args, ct,
-                new Dictionary<string, string?> { ["PGPASSWORD"] = _options.Replication.Password, ["PGAPPNAME"] = _options.MemberName },
-                line => ReportProgress("pg_basebackup from " + source.Name, line)).ConfigureAwait(false);
+            var result = await ProcessRunner.RunAsync(words[0], args, ct).ConfigureAwait(false);
+            error = !result.Succeeded ? $"exited with code={result.ExitCode}: {result.LastMessage}"
+                : InspectDataDirectory() != DataDirectoryState.Initialized ? $"exited 0 but left no initialized data directory in {DataDir}"
+                : null;
+        }
+        catch (InvalidOperationException ex)
+        {
+            error = ex.Message;
         }
         catch (OperationCanceledException)
         {
-            if (LooksLikePostgresDirectory()) WipeDataDirectory("pg_basebackup was cancelled");
+            if (InspectDataDirectory() != DataDirectoryState.Empty) WipeDataDirectory("the custom bootstrap was cancelled");
             throw;
         }
-        if (!result.Succeeded)
+        if (error is not null)
         {
-            PostgresLog.CloneFailed(_logger, source.Name, result.LastMessage);
-            if (LooksLikePostgresDirectory()) WipeDataDirectory("pg_basebackup failed");
-            throw new InvalidOperationException($"pg_basebackup from {source.Name} failed: {result.LastMessage}");
+            if (InspectDataDirectory() != DataDirectoryState.Empty) WipeDataDirectory($"custom bootstrap method {method.Name} failed");
+            throw new InvalidOperationException($"custom bootstrap method {method.Name} ({words[0]}) failed: {error}");
         }
+
         PostgresConfigFiles.SetMode(DataDir, PostgresConfigFiles.OwnerOnlyDirectory);
         _files.PrepareBaseConfig();
         _files.WritePgHba();
         _files.WritePassFile();
-        _files.WriteStandbySignal();
-        _files.WritePostgresqlConf(new RecoverySettings(_files.PrimaryConnInfo(host, port), ReplicationSlotNames.ForMember(_options.MemberName)));
-        SetUpstream(source.Name);
-        File.Delete(BootstrapMarkerPath);
-        lock (_gate) _rewindFailed = null;
-        PostgresLog.Cloned(_logger, source.Name, started.Elapsed);
+        var recoverySignal = Path.Combine(DataDir, "recovery.signal");
+        if (method.RecoveryConf.Count > 0)
+        {
+            _files.RemoveStandbySignal();
+            PostgresConfigFiles.WriteAtomic(recoverySignal, "");
+        }
+        else if (!method.KeepExistingRecoveryConf)
+        {
+            _files.RemoveStandbySignal();
+            File.Delete(recoverySignal);
+        }
+        _files.WritePostgresqlConf(BootstrapRecovery());
+        SetUpstream(null);
+        PostgresConfigFiles.WriteAtomic(BootstrapMarkerPath, "post_bootstrap pending\n");
+        var control = await ReadControlDataAsync(ct).ConfigureAwait(false);
+        ReplicaMethodLog.CustomBootstrapDone(_logger, method.Name, started.Elapsed, control.SystemId);
+    }
+
+    /// <summary>
+    /// The recovery settings of a custom bootstrap's first start (its <c>recovery_conf</c>), while it is pending and
+    /// recovery.signal asks for that recovery; null otherwise (a primary's configuration).
+    /// </summary>
+    private RecoverySettings? BootstrapRecovery() =>
+        _options.BootstrapMethod is { RecoveryConf.Count: > 0 } method && File.Exists(BootstrapMarkerPath)
+        && File.Exists(Path.Combine(DataDir, "recovery.signal"))
+            ? new RecoverySettings(null, null) { TargetedRecovery = method.RecoveryConf }
+            : null;
+
+    /// <summary>
+    /// A bootstrapped cluster whose first start runs a recovery (recovery.signal: a custom bootstrap's
+    /// <c>recovery_conf</c>, or the backup tool's own settings) is a primary only once that recovery ended; Patroni waits
+    /// for it before post_bootstrap. Throws when the postmaster exits meanwhile.
+    /// </summary>
+    private async Task WaitForBootstrapRecoveryAsync(CancellationToken ct)
+    {
+        if (!File.Exists(BootstrapMarkerPath)) return;
+        var logged = false;
+        while (!await AnswersAsPrimaryAsync(ct).ConfigureAwait(false))
+        {
+            if (!logged) ReplicaMethodLog.WaitingForBootstrapRecovery(_logger);
+            logged = true;
+            if (LivePostmasterPid() is null) throw new InvalidOperationException($"PostgreSQL exited during the bootstrap recovery (see {PostmasterLogPath})");
+            await Task.Delay(TimeSpan.FromMilliseconds(200), _time, ct).ConfigureAwait(false);
+        }
+        // The recovery settings served their purpose: the primary's configuration has none.
+        if (logged)
+        {
+            _files.WritePostgresqlConf(recovery: null);
+            await ExecuteAsync("SELECT pg_reload_conf()", ct).ConfigureAwait(false);
+        }
     }
 }

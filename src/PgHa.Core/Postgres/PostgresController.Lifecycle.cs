@@ -19,6 +19,11 @@ public sealed partial class PostgresController
         if (LivePostmasterPid() is { } pid)
         {
             var primary = await WaitForPostmasterAsync(pid, cancellationToken).ConfigureAwait(false);
+            if (primary == false && BootstrapRecovery() is not null)
+            {
+                await WaitForBootstrapRecoveryAsync(cancellationToken).ConfigureAwait(false);
+                primary = true;
+            }
             if (primary == false) throw new InvalidOperationException("PostgreSQL already runs as a replica; it must be promoted, not started as a primary");
             if (primary == true)
             {
@@ -29,13 +34,19 @@ public sealed partial class PostgresController
         if (InspectDataDirectory() != DataDirectoryState.Initialized) throw new InvalidOperationException($"{DataDir} holds no initialized cluster");
         if (File.Exists(_files.StandbySignalPath)) throw new InvalidOperationException("the data directory is configured as a replica (standby.signal): refusing to start it as a primary");
         var control = await ReadControlDataAsync(cancellationToken).ConfigureAwait(false);
-        if (control.Role != PostgresRole.Primary)
+        // A custom bootstrap's restored backup runs its recovery first and becomes a primary at its end.
+        var bootstrapRecovery = BootstrapRecovery();
+        var recoveryFirst = bootstrapRecovery is not null
+                            || (File.Exists(BootstrapMarkerPath) && File.Exists(Path.Combine(DataDir, "recovery.signal")));
+        if (control.Role != PostgresRole.Primary && !recoveryFirst)
             throw new InvalidOperationException($"pg_control does not describe a primary (state '{control.ClusterState}')");
         _files.WritePassFile();
-        _files.WritePostgresqlConf(recovery: null);
+        _files.WritePostgresqlConf(bootstrapRecovery);
         SetUpstream(null);
         RefuseIfFenceTripped("start PostgreSQL as a primary");
-        await StartPostmasterAsync("primary", control.IsCleanShutdown ? "stopped primary, in place" : $"crash recovery in place (pg_control: {control.ClusterState})", cancellationToken).ConfigureAwait(false);
+        await StartPostmasterAsync("primary", recoveryFirst ? "bootstrapped cluster, recovery first"
+            : control.IsCleanShutdown ? "stopped primary, in place" : $"crash recovery in place (pg_control: {control.ClusterState})", cancellationToken).ConfigureAwait(false);
+        if (recoveryFirst) await WaitForBootstrapRecoveryAsync(cancellationToken).ConfigureAwait(false);
         await RunPendingPostBootstrapAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -89,6 +89,29 @@ public sealed class PostgresControllerOptions
     public IList<string> BasebackupOptions { get; set; } = [];
 
     /// <summary>
+    /// <c>create_replica_methods</c> with each custom method's section, tried in order when creating a replica; empty
+    /// means <c>[basebackup]</c>. <c>basebackup</c> uses <see cref="BasebackupOptions"/>.
+    /// </summary>
+    public IList<ReplicaCreationMethod> CreateReplicaMethods { get; set; } = [];
+
+    /// <summary><c>bootstrap.method</c> when it is not <c>initdb</c>: the command that creates the first primary instead of initdb.</summary>
+    public CustomBootstrapMethod? BootstrapMethod { get; set; }
+
+    /// <summary>
+    /// <c>recovery_conf</c>: extra recovery settings written for a replica next to <c>primary_conninfo</c>
+    /// (<c>restore_command</c>, <c>archive_cleanup_command</c>, <c>recovery_min_apply_delay</c>, …). May not name the
+    /// settings PgHa owns (<c>primary_conninfo</c>, <c>primary_slot_name</c>, <c>recovery_target_timeline</c>).
+    /// </summary>
+    public IDictionary<string, string> RecoveryConf { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>The replica creation methods in effect (<see cref="CreateReplicaMethods"/>, or <c>basebackup</c> alone).</summary>
+    public IReadOnlyList<ReplicaCreationMethod> EffectiveReplicaMethods =>
+        CreateReplicaMethods.Count > 0 ? CreateReplicaMethods.ToList() : [ReplicaCreationMethod.Basebackup];
+
+    /// <summary>True when some replica creation method works without a member to clone from (<c>no_leader</c>).</summary>
+    public bool CanCreateReplicaWithoutLeader => EffectiveReplicaMethods.Any(m => m.WorksWithoutLeader);
+
+    /// <summary>
     /// <c>pgpass</c>: when set, passwords for <c>primary_conninfo</c> are written to this passfile (mode 0600) and
     /// referenced with <c>passfile=</c>; when empty, the password is written inline into <c>primary_conninfo</c>.
     /// </summary>

@@ -56,6 +56,7 @@ public sealed class PostgresControllerOptionsValidator : IValidateOptions<Postgr
             else if (key is "pgdata" or "D" or "host" or "h" or "port" or "p" or "username" or "U" or "write-recovery-conf" or "R")
                 errors.Add($"basebackup: '{option}' is set by PgHa itself");
         }
+        CheckMethods(errors, options);
         if (options.DataDirectory.Length > 0 && Path.IsPathFullyQualified(options.DataDirectory))
         {
             var data = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.DataDirectory));
@@ -64,6 +65,42 @@ public sealed class PostgresControllerOptionsValidator : IValidateOptions<Postgr
                 errors.Add("the state directory must be outside the data directory (pg_basebackup and pg_rewind copy the data directory)");
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void CheckMethods(List<string> errors, PostgresControllerOptions options)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var method in options.CreateReplicaMethods)
+        {
+            if (string.IsNullOrWhiteSpace(method.Name)) errors.Add("create_replica_methods: empty method name");
+            else if (!seen.Add(method.Name)) errors.Add($"create_replica_methods: '{method.Name}' is listed twice");
+            if (!method.IsBasebackup) CheckCommand(errors, $"postgresql.{method.Name}.command", method.Command ?? method.Name);
+        }
+        if (options.BootstrapMethod is { } bootstrap)
+        {
+            if (bootstrap.Name is "" or "initdb") errors.Add($"bootstrap.method: '{bootstrap.Name}' is not the name of a custom method");
+            CheckCommand(errors, $"bootstrap.{bootstrap.Name}.command", bootstrap.Command);
+            foreach (var (key, _) in bootstrap.RecoveryConf)
+                if (!PostgresConfigFiles.IsValidParameterName(key)) errors.Add($"bootstrap.{bootstrap.Name}.recovery_conf: '{key}' is not a valid setting name");
+        }
+        foreach (var key in options.RecoveryConf.Keys)
+        {
+            if (key is "primary_conninfo" or "primary_slot_name" or "recovery_target_timeline" or "standby_mode")
+                errors.Add($"recovery_conf.{key} is set by PgHa itself and may not be configured");
+            else if (!PostgresConfigFiles.IsValidParameterName(key)) errors.Add($"recovery_conf: '{key}' is not a valid setting name");
+        }
+    }
+
+    private static void CheckCommand(List<string> errors, string what, string command)
+    {
+        try
+        {
+            if (ShellWords.Split(command).Count == 0) errors.Add($"{what} is empty");
+        }
+        catch (FormatException ex)
+        {
+            errors.Add($"{what}: {ex.Message}");
+        }
     }
 
     private static void RequireAbsolute(List<string> errors, string what, string path, bool required)

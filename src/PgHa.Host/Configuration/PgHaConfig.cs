@@ -67,6 +67,7 @@ public sealed record PgHaConfig
         Tags = Tags,
         BootstrapConfig = ToGlobalConfig(),
         CanBootstrap = PgHa.CanBootstrap,
+        CanCreateReplicaWithoutLeader = Postgresql.CreateReplicaMethods.Any(m => Postgresql.ReplicaMethods.TryGetValue(m, out var rm) && rm.NoLeader),
         FenceSafetyMargin = PgHa.FenceSafetyMargin,
         PeerStatusTimeout = PgHa.PeerStatusTimeout,
     };

@@ -192,6 +192,7 @@ public static class ComponentOptions
         };
         foreach (var o in config.Bootstrap.Initdb) options.InitdbOptions.Add(o.ToArgument());
         foreach (var o in pg.Basebackup) options.BasebackupOptions.Add(o.ToArgument());
+        AddMethods(config, options);
         // pg_hba: local lines win over the dynamic ones, which win over the bootstrap ones (Patroni's precedence).
         var hba = !pg.PgHba.IsDefaultOrEmpty ? pg.PgHba
             : !config.Bootstrap.Dcs.Postgresql.PgHba.IsDefaultOrEmpty ? config.Bootstrap.Dcs.Postgresql.PgHba
@@ -209,5 +210,35 @@ public static class ComponentOptions
         if (options.Parameters.Remove("unix_socket_directories", out var sockets))
             options.UnixSocketDirectory = sockets.Split(',')[0].Trim();
         return options;
+    }
+
+    // create_replica_methods with their sections, a custom bootstrap.method, and recovery_conf (restore_command, …).
+    private static void AddMethods(PgHaConfig config, PostgresControllerOptions options)
+    {
+        var pg = config.Postgresql;
+        // Python's str() of a YAML value, which is how Patroni renders --key=value.
+        static string Arg(ScalarValue v) => v.Kind == ScalarValueKind.Boolean ? (v.Text == "true" ? "True" : "False") : v.Text;
+        foreach (var name in pg.CreateReplicaMethods.Distinct(StringComparer.Ordinal))
+        {
+            if (name == ReplicaCreationMethod.BasebackupName) options.CreateReplicaMethods.Add(ReplicaCreationMethod.Basebackup);
+            else if (pg.ReplicaMethods.TryGetValue(name, out var m))
+                options.CreateReplicaMethods.Add(new ReplicaCreationMethod(name)
+                {
+                    Command = m.Command,
+                    NoLeader = m.NoLeader,
+                    KeepData = m.KeepData,
+                    NoParams = m.NoParams,
+                    Parameters = [.. m.Options.Select(o => KeyValuePair.Create(o.Key, Arg(o.Value)))],
+                });
+        }
+        if (config.Bootstrap.Method != "initdb" && config.Bootstrap.Methods.TryGetValue(config.Bootstrap.Method, out var b))
+            options.BootstrapMethod = new CustomBootstrapMethod(config.Bootstrap.Method, b.Command)
+            {
+                NoParams = b.NoParams,
+                KeepExistingRecoveryConf = b.KeepExistingRecoveryConf,
+                RecoveryConf = [.. b.RecoveryConf.Select(o => KeyValuePair.Create(o.Key, o.Value.ToPostgresValue()))],
+                Parameters = [.. b.Options.Select(o => KeyValuePair.Create(o.Key, Arg(o.Value)))],
+            };
+        foreach (var (name, value) in pg.RecoveryConf) options.RecoveryConf[name] = value.ToPostgresValue();
     }
 }

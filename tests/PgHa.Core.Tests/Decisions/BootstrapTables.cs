@@ -46,6 +46,14 @@ public sealed class BootstrapTables
             Node(Pg.EmptyDataDir, LedBy(Me, Member(Me, MemberRole.Primary), Member(Node2))).Paused(), "release-lock");
         yield return Row("Bootstrapped cluster without a leader makes a new node wait for one",
             Node(Pg.EmptyDataDir, Unlocked(Member(Node2))), "none");
+        yield return Row("Bootstrapped cluster without a leader: a no_leader replica method creates the node anyway (bootstrap without leader)",
+            Node(Pg.EmptyDataDir, Unlocked(Member(Node2))).With(s => s with { CanCreateReplicaWithoutLeader = true }), "create-replica(-)");
+        yield return Row("A no_leader replica method does not run while the initialize race winner still bootstraps",
+            (fresh with { Cluster = NeverBootstrapped with { Initialize = new ClusterInitialize("", new DcsVersion("init-1")) } }).With(s => s with { CanCreateReplicaWithoutLeader = true }), "none");
+        yield return Row("A no_leader replica method is not used while a leader exists: the leader is cloned",
+            Node(Pg.EmptyDataDir, ledByNode2).With(s => s with { CanCreateReplicaWithoutLeader = true }), "create-replica(node2)");
+        yield return Row("A no_leader replica method waits while the leader's PostgreSQL is not running yet",
+            Node(Pg.EmptyDataDir, ledByNode2.WithMember(Node2, m => m with { State = "initializing new cluster" })).With(s => s with { CanCreateReplicaWithoutLeader = true }), "none");
         yield return Row("Unusable data directory waits to be reinitialized",
             Node(Pg.UnusableDataDir, ledByNode2), "none");
     }

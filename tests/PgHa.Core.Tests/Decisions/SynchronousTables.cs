@@ -60,6 +60,32 @@ public sealed class SynchronousTables
         yield return Row("Sync leader with synchronous_node_count 2 names both standbys",
             Leader(Sync(Me), "", Streaming(Node2), Streaming(Node3)).With(s => s with { SynchronousNodeCount = 2 }),
             "renew-lock{ok:[set-sync-names('2 (node2,node3)')] fail:[demote-immediatenolock]}");
+        yield return Row("Sync leader releases a synchronous standby that tagged itself nosync to go away, and names the other one",
+            Leader(Sync(Me, Node2), "node2", Streaming(Node2, "sync"), Streaming(Node3)) with
+            {
+                Cluster = Mine.WithMember(Node2, m => m with { Tags = SynchronousReplication.LeavingTags(MemberTags.Empty) }) with { Sync = Sync(Me, Node2) },
+            },
+            "renew-lock{ok:[write-sync(-){ok:[set-sync-names('node3')]}] fail:[demote-immediatenolock]}");
+        // maximum_lag_on_syncnode: measured from the most advanced standby, or from the primary when there is one standby.
+        const long SyncLag = 1024 * 1024;
+        yield return Row("maximum_lag_on_syncnode drops a standby lagging behind the most advanced one and picks the healthy one",
+            Leader(Sync(Me), "", Streaming(Node2, "sync", LeaderOptime - 3 * SyncLag), Streaming(Node3, "async", LeaderOptime)).With(s => s with { MaximumLagOnSyncnode = SyncLag }),
+            "renew-lock{ok:[set-sync-names('node3')] fail:[demote-immediatenolock]}");
+        yield return Row("maximum_lag_on_syncnode swaps a lagging confirmed synchronous standby: it leaves the sync key first",
+            Leader(Sync(Me, Node2), "node2", Streaming(Node2, "sync", LeaderOptime - 3 * SyncLag), Streaming(Node3, "async", LeaderOptime)).With(s => s with { MaximumLagOnSyncnode = SyncLag }),
+            "renew-lock{ok:[write-sync(-){ok:[set-sync-names('node3')]}] fail:[demote-immediatenolock]}");
+        yield return Row("maximum_lag_on_syncnode off (-1) keeps the lagging synchronous standby",
+            Leader(Sync(Me, Node2), "node2", Streaming(Node2, "sync", LeaderOptime - 3 * SyncLag), Streaming(Node3, "async", LeaderOptime)),
+            "renew-lock{ok:[] fail:[demote-immediatenolock]}");
+        yield return Row("maximum_lag_on_syncnode within the limit keeps the synchronous standby",
+            Leader(Sync(Me, Node2), "node2", Streaming(Node2, "sync", LeaderOptime - SyncLag / 2), Streaming(Node3, "async", LeaderOptime)).With(s => s with { MaximumLagOnSyncnode = SyncLag }),
+            "renew-lock{ok:[] fail:[demote-immediatenolock]}");
+        yield return Row("maximum_lag_on_syncnode with a single standby measures from the primary's position",
+            Leader(Sync(Me), "", Streaming(Node2, "async", LeaderOptime - 3 * SyncLag)).With(s => s with { MaximumLagOnSyncnode = SyncLag }),
+            "renew-lock{ok:[] fail:[demote-immediatenolock]}");
+        yield return Row("maximum_lag_on_syncnode: a strict leader with only a lagging standby blocks with '*'",
+            Leader(Sync(Me, Node2), "node2", Streaming(Node2, "sync", LeaderOptime - 3 * SyncLag)).With(s => s with { MaximumLagOnSyncnode = SyncLag, SynchronousModeStrict = true }),
+            "renew-lock{ok:[write-sync(-){ok:[set-sync-names('*')]}] fail:[demote-immediatenolock]}");
         yield return Row("Leader deletes the sync key and hands synchronous_standby_names back when synchronous mode is switched off",
             Leader(Sync(Me, Node2), "node2", Streaming(Node2, "sync")).With(s => s with { SynchronousMode = false }),
             "renew-lock{ok:[delete-sync{ok:[set-sync-names('<parameters>')]}] fail:[demote-immediatenolock]}");

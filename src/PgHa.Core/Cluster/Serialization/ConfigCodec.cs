@@ -27,6 +27,7 @@ public static class ConfigCodec
             LoopWait = Positive(read, obj, "loop_wait", d.LoopWait),
             RetryTimeout = Positive(read, obj, "retry_timeout", d.RetryTimeout),
             MaximumLagOnFailover = read.Long(obj, "maximum_lag_on_failover") ?? d.MaximumLagOnFailover,
+            MaximumLagOnSyncnode = read.Long(obj, "maximum_lag_on_syncnode") ?? d.MaximumLagOnSyncnode,
             PrimaryStartTimeout = NonNegative(read, obj, Alias(obj, "primary_start_timeout", "master_start_timeout"), d.PrimaryStartTimeout),
             PrimaryStopTimeout = NonNegative(read, obj, Alias(obj, "primary_stop_timeout", "master_stop_timeout"), d.PrimaryStopTimeout),
             SynchronousMode = read.Bool(obj, "synchronous_mode") ?? false,
@@ -86,6 +87,7 @@ public static class ConfigCodec
         Set(obj, "loop_wait", config.LoopWait != baseline.LoopWait, config.LoopWait);
         Set(obj, "retry_timeout", config.RetryTimeout != baseline.RetryTimeout, config.RetryTimeout);
         Set(obj, "maximum_lag_on_failover", config.MaximumLagOnFailover != baseline.MaximumLagOnFailover, config.MaximumLagOnFailover);
+        Set(obj, "maximum_lag_on_syncnode", config.MaximumLagOnSyncnode != baseline.MaximumLagOnSyncnode, config.MaximumLagOnSyncnode);
         Set(obj, Alias(obj, "primary_start_timeout", "master_start_timeout"), config.PrimaryStartTimeout != baseline.PrimaryStartTimeout, config.PrimaryStartTimeout);
         Set(obj, Alias(obj, "primary_stop_timeout", "master_stop_timeout"), config.PrimaryStopTimeout != baseline.PrimaryStopTimeout, config.PrimaryStopTimeout);
         Set(obj, "synchronous_mode", config.SynchronousMode != baseline.SynchronousMode, config.SynchronousMode);
