@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using PgHa.Hosting;
 using PgHa.Host.Configuration;
 
-namespace PgHa.Host.Rest;
+namespace PgHa.AspNetCore;
 
 /// <summary>
 /// <c>app.MapPgHa()</c>: serves the embedded node's Patroni REST API (health checks such as <c>/primary</c> and

@@ -4,7 +4,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http;
 using PgHa.Host.Configuration;
 
-namespace PgHa.Host.Rest;
+namespace PgHa.AspNetCore;
 
 /// <summary>
 /// Patroni's <c>check_access</c> for unsafe endpoints, in its order: the allowlist (403 <c>Access is denied</c>), a

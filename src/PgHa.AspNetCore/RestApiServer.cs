@@ -12,7 +12,7 @@ using PgHa.Cluster.Serialization;
 using PgHa.Dcs;
 using PgHa.Host.Configuration;
 
-namespace PgHa.Host.Rest;
+namespace PgHa.AspNetCore;
 
 /// <summary>
 /// The REST API on Kestrel, with Patroni's routing: the first path segment and the method select a handler

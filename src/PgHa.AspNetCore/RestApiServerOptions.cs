@@ -4,7 +4,7 @@ using PgHa.Host.Configuration;
 using PgHa.Loop;
 using PgHa.Operations;
 
-namespace PgHa.Host.Rest;
+namespace PgHa.AspNetCore;
 
 /// <summary>What the REST API serves and with which protections.</summary>
 public sealed record RestApiServerOptions

@@ -1,4 +1,4 @@
-namespace PgHa.Host.Rest.Dashboard;
+namespace PgHa.AspNetCore.Dashboard;
 
 /// <summary>
 /// The web dashboard at <c>/ui</c>: one static page that renders <c>/cluster</c> (members, roles, lag, timelines,
@@ -12,7 +12,7 @@ public static class Dashboard
 
     private static string Load()
     {
-        using var stream = typeof(Dashboard).Assembly.GetManifestResourceStream("PgHa.Host.Rest.Dashboard.dashboard.html")
+        using var stream = typeof(Dashboard).Assembly.GetManifestResourceStream("PgHa.AspNetCore.Dashboard.dashboard.html")
                            ?? throw new InvalidOperationException("the dashboard page is missing from the assembly");
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
