@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using PgHa.Host.Rest;
+using PgHa.AspNetCore;
 using PgHa.Hosting;
 
 namespace EmbeddedService;
