@@ -2,8 +2,9 @@ namespace PgHa.AspNetCore.Dashboard;
 
 /// <summary>
 /// The web dashboard at <c>/ui</c>: one static page that renders <c>/cluster</c> (members, roles, lag, timelines,
-/// pending restarts, pause, a scheduled switchover) and <c>/history</c>, refreshing every 2 s in the browser. It reads
-/// only the read-only endpoints, so it needs no credentials.
+/// pending restarts, pause, a scheduled switchover) and <c>/history</c>, refreshing every 2 s in the browser, and offers
+/// switchover, restart and reinitialize through the same REST endpoints, after a confirmation. Those are unsafe
+/// endpoints: when the API answers 401 the page asks for credentials and keeps them in page memory only.
 /// </summary>
 public static class Dashboard
 {
