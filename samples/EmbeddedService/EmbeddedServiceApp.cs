@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using PgHa.Host.Rest;
+using PgHa.AspNetCore;
 using PgHa.Hosting;
 
 namespace EmbeddedService;
@@ -36,7 +36,12 @@ public static class EmbeddedServiceApp
         app.MapHealthChecks("/healthz/pgha", new HealthCheckOptions { Predicate = r => r.Tags.Contains("pgha") });
         app.MapGet("/orders/write-target", (IPgHaNode node) => Results.Json(new WriteTarget(node.Name, node.Role.ToString(), node.Role == PgHaRole.Primary)));
         app.MapGet("/orders/role-history", (RoleHistory h) => Results.Json(h.Snapshot()));
-        app.MapPgHa();
+        // Patroni's REST API and the /ui dashboard; the unsafe endpoints (switchover, restart, …) need the credentials
+        // of RestApi:Authentication when they are configured, like Patroni's restapi.authentication.
+        var auth = app.Configuration.GetSection("RestApi:Authentication");
+        app.MapPgHa(security: auth["Username"] is { Length: > 0 } user
+            ? new RestApiSecurity { Authentication = new RestApiCredentials(user, auth["Password"] ?? "") }
+            : null);
         return app;
     }
 }

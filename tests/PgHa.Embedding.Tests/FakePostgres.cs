@@ -6,9 +6,10 @@ namespace PgHa.Embedding.Tests;
 
 /// <summary>
 /// A PostgreSQL double with the state machine the HA loop drives: empty → bootstrapped (stopped primary) or cloned
-/// (stopped replica) → running as primary or replica; promote moves to a new timeline. No processes, no files.
+/// (stopped replica) → running as primary or replica; promote moves to a new timeline. Operator restarts and
+/// re-clones are counted. No processes, no files.
 /// </summary>
-internal sealed class FakePostgres(FakeWal? wal = null, string systemId = "7100000000000000001") : IPostgresControl
+internal sealed class FakePostgres(FakeWal? wal = null, string systemId = "7100000000000000001") : IPostgresControl, IPostgresAdministration
 {
     private readonly FakeWal _wal = wal ?? new FakeWal();
     private readonly Lock _gate = new();
@@ -20,6 +21,10 @@ internal sealed class FakePostgres(FakeWal? wal = null, string systemId = "71000
     private string? _upstream;
 
     public int StopCount { get; private set; }
+    public int RestartCount { get { lock (_gate) return _restarts; } }
+    public int ReinitializeCount { get { lock (_gate) return _reinitializes; } }
+    private int _restarts;
+    private int _reinitializes;
     public DateTimeOffset? Fence { get; private set; }
     public bool IsRunning { get { lock (_gate) return _running; } }
 
@@ -85,6 +90,19 @@ internal sealed class FakePostgres(FakeWal? wal = null, string systemId = "71000
 
     public Task<IReadOnlyList<TimelineHistoryEntry>> ReadTimelineHistoryAsync(int timeline, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<TimelineHistoryEntry>>([]);
+
+    public Task RestartAsync(Member? upstream, CancellationToken cancellationToken) => Set(() => (_running, _restarts) = (true, _restarts + 1));
+
+    public Task ReloadAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task<IReadOnlyList<PendingParameter>> ApplyParametersAsync(IReadOnlyDictionary<string, string> parameters, Member? upstream, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<PendingParameter>>([]);
+
+    public Task<IReadOnlyList<PendingParameter>> GetPendingRestartAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<PendingParameter>>([]);
+
+    public Task ReinitializeAsync(Member source, CancellationToken cancellationToken) =>
+        Set(() => (_initialized, _running, _role, _upstream, _reinitializes) = (true, false, PostgresRole.Replica, source.Name, _reinitializes + 1));
 
     private Task Set(Action change)
     {

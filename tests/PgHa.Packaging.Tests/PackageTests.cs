@@ -6,13 +6,14 @@ namespace PgHa.Packaging.Tests;
 
 /// <summary>
 /// <c>dotnet pack</c> of every shipped package into a local folder, then what a user does: a fresh
-/// <c>dotnet new console</c> project referencing PgHa.Core, PgHa.Dcs.Etcd and PgHa.Testing from that folder (and the
-/// normal feed for their dependencies) is built and run, and the <c>pgha</c> tool is installed from it and run.
+/// <c>dotnet new web</c> project referencing PgHa.Core, PgHa.AspNetCore, PgHa.Dcs.Etcd and PgHa.Testing from that folder
+/// (and the normal feed for their dependencies) is built and run, serving <c>MapPgHa</c>'s REST API, and the <c>pgha</c>
+/// tool is installed from it and run.
 /// </summary>
 [TestFixture, Category("Packaging")]
 public sealed class PackageTests
 {
-    private static readonly string[] Libraries = ["PgHa.Core", "PgHa.Dcs.Etcd", "PgHa.Dcs.Consul", "PgHa.Dcs.ZooKeeper", "PgHa.Testing"];
+    private static readonly string[] Libraries = ["PgHa.Core", "PgHa.AspNetCore", "PgHa.Dcs.Etcd", "PgHa.Dcs.Consul", "PgHa.Dcs.ZooKeeper", "PgHa.Testing"];
 
     private string _work = "";
     private string _feed = "";
@@ -57,10 +58,10 @@ public sealed class PackageTests
     }
 
     [Test]
-    public async Task AFreshConsoleProjectBuildsAndRunsAgainstThePackages()
+    public async Task AFreshWebProjectBuildsAndRunsAgainstThePackages()
     {
         var app = Path.Combine(_work, "consumer");
-        await RunAsync(_work, "dotnet", "new", "console", "-o", app, "--framework", "net10.0", "--no-restore");
+        await RunAsync(_work, "dotnet", "new", "web", "-o", app, "--framework", "net10.0", "--no-restore");
         await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
@@ -75,33 +76,54 @@ public sealed class PackageTests
         var project = XDocument.Load(csproj);
         project.Root!.Add(new XElement("ItemGroup",
             new XElement("PackageReference", new XAttribute("Include", "PgHa.Core"), new XAttribute("Version", _version)),
+            new XElement("PackageReference", new XAttribute("Include", "PgHa.AspNetCore"), new XAttribute("Version", _version)),
             new XElement("PackageReference", new XAttribute("Include", "PgHa.Dcs.Etcd"), new XAttribute("Version", _version)),
             new XElement("PackageReference", new XAttribute("Include", "PgHa.Testing"), new XAttribute("Version", _version))));
         project.Save(csproj);
+        // The app serves MapPgHa's REST API on a free port and asks it for /patroni, /restart and /ui before it stops.
         await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), """
-            using Microsoft.Extensions.DependencyInjection;
             using Microsoft.Extensions.Options;
+            using PgHa.AspNetCore;
             using PgHa.Dcs.Etcd;
             using PgHa.Hosting;
             using PgHa.Testing;
 
+            // The etcd adapter's options, bound as a node configured for etcd would have them.
             var services = new ServiceCollection();
-            services.AddPgHa(o =>
+            services.AddPgHa(Node).UseEtcd(etcd => etcd.Endpoints = ["127.0.0.1:2379"]);
+            await using var provider = services.BuildServiceProvider();
+            var etcd = provider.GetRequiredService<IOptions<EtcdDcsOptions>>().Value;
+
+            // A web app embedding a node on the in-memory DCS, serving its REST API. It may not bootstrap a cluster, so it
+            // waits for a leader and never touches PostgreSQL.
+            var builder = WebApplication.CreateBuilder(args);
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.ClearProviders();
+            var store = new InMemoryDcsStore(TimeProvider.System);
+            builder.Services.AddPgHa(o => { Node(o); o.CanBootstrap = false; }).UseDcs("in-memory", _ => new InMemoryDcs(store, "service", "shop", "node1"));
+            var app = builder.Build();
+            app.MapPgHa(security: new RestApiSecurity { Authentication = new RestApiCredentials("admin", "secret") });
+            await app.StartAsync();
+            using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+            using var status = await http.GetAsync("/patroni");
+            using var restart = await http.PostAsync("/restart", null);
+            var ui = await http.GetStringAsync("/ui");
+            Console.WriteLine($"scope={etcd.Scope} endpoints={string.Join(",", etcd.Endpoints)} patroni={(int)status.StatusCode} " +
+                              $"restart={(int)restart.StatusCode} ui={ui.Contains("<title>PgHa cluster</title>")}");
+            await app.StopAsync();
+
+            static void Node(PgHaOptions o)
             {
                 o.Scope = "shop";
                 o.Name = "node1";
                 o.ApiUrl = "http://127.0.0.1:8008/patroni";
                 o.PostgresConnectAddress = "127.0.0.1:5432";
-                o.Postgres.DataDirectory = "/var/lib/postgresql/shop";
-            }).UseEtcd(etcd => etcd.Endpoints = ["127.0.0.1:2379"]);
-            await using var provider = services.BuildServiceProvider();
-            var etcd = provider.GetRequiredService<IOptions<EtcdDcsOptions>>().Value;
-            await using var dcs = new InMemoryDcs(new InMemoryDcsStore(TimeProvider.System), "service", "shop", "node1");
-            var held = await dcs.TryAcquireLeaderLockAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
-            Console.WriteLine($"scope={etcd.Scope} endpoints={string.Join(",", etcd.Endpoints)} leader={held?.Holder}");
+                o.Postgres.DataDirectory = Path.Combine(Path.GetTempPath(), "pgha-consumer-not-bootstrapped");
+            }
             """);
         var output = await RunAsync(app, "dotnet", "run", "-c", "Release", "--nologo");
-        Assert.That(output, Does.Contain("scope=shop endpoints=127.0.0.1:2379 leader=node1"));
+        // /patroni answers (200 or 503 while PostgreSQL is not running), the unsafe /restart asks for credentials, /ui is the dashboard.
+        Assert.That(output, Does.Match(@"scope=shop endpoints=127\.0\.0\.1:2379 patroni=(200|503) restart=401 ui=True"));
     }
 
     [Test]

@@ -12,4 +12,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2103, EventName = "ParameterIgnored", Level = LogLevel.Warning, Message = "ignoring postgresql.parameters entry of the config key: {Problem}")]
     public static partial void ParameterIgnored(ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 2120, EventName = "ActionCancelled", Level = LogLevel.Warning, Message = "{Action} was cancelled (reinitialize with force)")]
+    public static partial void ActionCancelled(ILogger logger, string action);
 }

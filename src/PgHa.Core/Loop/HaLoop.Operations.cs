@@ -90,9 +90,10 @@ public sealed partial class HaLoop : INodeOperations
                          .OrderBy(m => m.Name, StringComparer.Ordinal).FirstOrDefault()
                      ?? cluster.LeaderMember;
         if (source?.ConnUrl is null) return $"the leader {cluster.Leader.Holder} publishes no conn_url, can not reinitialize";
-        // force: Patroni cancels a running action first. PgHa's background actions are not cancellable halfway (a
-        // half-done clone or promotion is worse than waiting), so with or without force a running action is reported.
-        _ = force;
+        // force: like Patroni, cancel the running action first (a restart, a clone, a start, a rewind): its data
+        // directory is about to be replaced anyway.
+        if (force && await CancelBackgroundAsync(cancellationToken).ConfigureAwait(false) is { } busy)
+            return busy + " already in progress";
         var settings = Settings;
         var pg = LastCycle?.Postgres ?? PostgresStatus.Uninitialized;
         if (!StartBackground(BusyActionKind.Reinitialize, async c =>
@@ -105,6 +106,27 @@ public sealed partial class HaLoop : INodeOperations
             return BusyName(Memory.Busy) + " already in progress";
         Remember(m => m with { PendingRestart = ImmutableArray<PendingParameter>.Empty });
         Wake();
+        return null;
+    }
+
+    /// <summary>
+    /// Cancels the background action in flight and waits until it has stopped. A promotion or a demotion is never
+    /// interrupted (a node half-way between primary and replica is worse than a wait); its name is returned instead.
+    /// </summary>
+    private async Task<string?> CancelBackgroundAsync(CancellationToken cancellationToken)
+    {
+        CancellationTokenSource? cancel;
+        Task running;
+        lock (_gate)
+        {
+            if (_memory.Busy is not { } busy) return null;
+            if (busy.Kind is BusyActionKind.Promote or BusyActionKind.Demote) return BusyName(busy);
+            cancel = _backgroundCancel;
+            running = _background;
+        }
+        // Outside the lock: the action's cancellation callbacks (killing pg_basebackup, pg_ctl, …) run inline.
+        cancel?.Cancel();
+        await running.WaitAsync(cancellationToken).ConfigureAwait(false);
         return null;
     }
 

@@ -32,6 +32,8 @@ public sealed partial class HaLoop
     private GlobalConfig _config;
     private TaskCompletionSource _wake = NewWake();
     private Task _background = Task.CompletedTask;
+    // Cancels the background action in flight (POST /reinitialize with force); null when idle.
+    private CancellationTokenSource? _backgroundCancel;
     private long _cycles;
     private static readonly TimeSpan BootstrapRecheck = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan DemotionLeaderPoll = TimeSpan.FromMilliseconds(50);
@@ -527,18 +529,20 @@ public sealed partial class HaLoop
 
     private bool StartBackground(BusyActionKind kind, Func<CancellationToken, Task> work)
     {
+        CancellationTokenSource cancel;
         lock (_gate)
         {
             if (_memory.Busy is not null || FailsafeVetoes(kind, _memory, _time.GetUtcNow())) return false;
             _memory = _memory with { Busy = new BusyAction(kind, _time.GetUtcNow()) };
+            _backgroundCancel = cancel = new CancellationTokenSource();
         }
         // Outside the lock: the work runs synchronously up to its first real wait and may update memory itself.
-        var task = RunBackgroundAsync(kind, work);
+        var task = RunBackgroundAsync(kind, work, cancel);
         lock (_gate) _background = task;
         return true;
     }
 
-    private async Task RunBackgroundAsync(BusyActionKind kind, Func<CancellationToken, Task> work)
+    private async Task RunBackgroundAsync(BusyActionKind kind, Func<CancellationToken, Task> work, CancellationTokenSource cancel)
     {
         var started = _time.GetUtcNow();
         var name = kind.ToString();
@@ -546,9 +550,13 @@ public sealed partial class HaLoop
         var succeeded = false;
         try
         {
-            await work(CancellationToken.None).ConfigureAwait(false);
+            await work(cancel.Token).ConfigureAwait(false);
             Log.ActionFinished(_logger, name, _time.GetUtcNow() - started);
             succeeded = true;
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            Log.ActionCancelled(_logger, name);
         }
         catch (Exception ex)
         {
@@ -556,6 +564,11 @@ public sealed partial class HaLoop
         }
         finally
         {
+            // Not disposed: a canceller may still hold it, and a source without a timer owns nothing to release.
+            lock (_gate)
+            {
+                if (_backgroundCancel == cancel) _backgroundCancel = null;
+            }
             Remember(m => m with { Busy = null });
         }
         // Success changes the picture: decide again at once. A failure is retried at the normal pace, not in a tight

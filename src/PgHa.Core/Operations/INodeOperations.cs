@@ -29,7 +29,8 @@ public interface INodeOperations
     /// <summary>
     /// Starts wiping and re-cloning this node from the leader. Null when started; otherwise why not (Patroni's
     /// messages: "Cluster has no leader, can not reinitialize", "I am the leader, can not reinitialize",
-    /// "&lt;action&gt; already in progress").
+    /// "&lt;action&gt; already in progress"). With <paramref name="force"/> a running background action (a restart, a
+    /// clone, …) is cancelled first, as Patroni's <c>{"force": true}</c> does.
     /// </summary>
     Task<string?> ReinitializeAsync(bool force, CancellationToken cancellationToken);
 

@@ -1,10 +1,10 @@
 using System.Collections;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using PgHa.AspNetCore;
 using PgHa.Callbacks;
 using PgHa.Dcs;
 using PgHa.Host.Configuration;
-using PgHa.Host.Rest;
 using PgHa.Loop;
 using PgHa.Peers;
 using PgHa.Postgres;
@@ -106,7 +106,7 @@ public static class PgHaDaemon
                 Operations = loop,
                 Peers = peers,
                 ReloadAgent = () => reloader.Reload(),
-                Security = config.RestApi,
+                Security = config.RestApi.ToSecurity(),
             }, stop.Token).ConfigureAwait(false);
         }
         catch (IOException ex)

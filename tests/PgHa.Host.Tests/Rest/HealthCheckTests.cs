@@ -1,4 +1,3 @@
-using PgHa.Host.Rest;
 using static PgHa.Host.Tests.Rest.RestTestNodes;
 
 namespace PgHa.Host.Tests.Rest;

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using PgHa.Host.Rest;
 using static PgHa.Host.Tests.Rest.RestTestNodes;
 
 namespace PgHa.Host.Tests.Rest;

@@ -7,7 +7,6 @@ using PgHa.Cluster.Serialization;
 using PgHa.Dcs;
 using PgHa.Decisions;
 using PgHa.Host.Configuration;
-using PgHa.Host.Rest;
 using PgHa.Loop;
 using PgHa.Operations;
 using PgHa.Testing;
@@ -68,7 +67,7 @@ internal sealed class RestFixture : IAsyncDisposable
             Snapshot = () => fixture!.Snapshot,
             Dcs = nodes[0],
             Operations = operations,
-            Security = security,
+            Security = security?.ToSecurity(),
             SwitchoverPollInterval = TimeSpan.FromMilliseconds(20),
         };
         if (configure is not null) options = configure(options);

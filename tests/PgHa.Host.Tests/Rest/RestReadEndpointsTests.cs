@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using PgHa.Host.Rest;
 
 namespace PgHa.Host.Tests.Rest;
 

@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using PgHa.Cluster;
 using PgHa.Decisions;
-using PgHa.Host.Rest;
 using PgHa.Loop;
 
 namespace PgHa.Host.Tests.Rest;

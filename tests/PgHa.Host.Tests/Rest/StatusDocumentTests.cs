@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using PgHa.Cluster;
 using PgHa.Cluster.Serialization;
-using PgHa.Host.Rest;
 using static PgHa.Host.Tests.Rest.RestTestNodes;
 
 namespace PgHa.Host.Tests.Rest;

@@ -2,9 +2,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using PgHa.Hosting;
-using PgHa.Host.Configuration;
 
-namespace PgHa.Host.Rest;
+namespace PgHa.AspNetCore;
 
 /// <summary>
 /// <c>app.MapPgHa()</c>: serves the embedded node's Patroni REST API (health checks such as <c>/primary</c> and
@@ -35,7 +34,7 @@ public static class PgHaEndpointRouteBuilderExtensions
     /// allowlist, extra headers); null leaves them open, as Patroni does without <c>authentication</c>. TLS is the host's
     /// own Kestrel configuration.</param>
     /// <returns>The mapped endpoints, to add conventions to (authorization, rate limiting, …).</returns>
-    public static IEndpointConventionBuilder MapPgHa(this IEndpointRouteBuilder endpoints, string prefix = "", RestApiConfig? security = null)
+    public static IEndpointConventionBuilder MapPgHa(this IEndpointRouteBuilder endpoints, string prefix = "", RestApiSecurity? security = null)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(prefix);

@@ -9,7 +9,7 @@ using PgHa.Dcs;
 using PgHa.Decisions;
 using PgHa.Operations;
 
-namespace PgHa.Host.Rest;
+namespace PgHa.AspNetCore;
 
 public sealed partial class RestApiServer
 {

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using PgHa.Decisions;
 
-namespace PgHa.Host.Rest;
+namespace PgHa.AspNetCore;
 
 /// <summary>
 /// <c>GET /metrics</c>: Prometheus text with Patroni 3.x's metric names, help texts and types, so existing dashboards and

@@ -2,7 +2,7 @@ using PgHa.Decisions;
 using PgHa.Loop;
 using PgHa.Operations;
 
-namespace PgHa.Host.Rest;
+namespace PgHa.AspNetCore;
 
 /// <summary>
 /// What the REST API knows about this node: the last HA cycle and the agent's memory. Health endpoints answer from

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using PgHa.Cluster.Serialization;
 
-namespace PgHa.Host.Rest;
+namespace PgHa.AspNetCore;
 
 /// <summary>
 /// <c>PATCH /config</c>'s merge (Patroni's <c>patch_config</c>): objects merge recursively, <c>null</c> removes a key,

@@ -10,9 +10,8 @@ using Microsoft.Extensions.Logging;
 using PgHa.Cluster;
 using PgHa.Cluster.Serialization;
 using PgHa.Dcs;
-using PgHa.Host.Configuration;
 
-namespace PgHa.Host.Rest;
+namespace PgHa.AspNetCore;
 
 /// <summary>
 /// The REST API on Kestrel, with Patroni's routing: the first path segment and the method select a handler
@@ -80,11 +79,11 @@ public sealed partial class RestApiServer : IAsyncDisposable
         return server;
     }
 
-    private static void ConfigureTls(HttpsConnectionAdapterOptions https, RestApiConfig security)
+    private static void ConfigureTls(HttpsConnectionAdapterOptions https, RestApiSecurity security)
     {
         try
         {
-            var password = security.KeyFilePassword?.Reveal();
+            var password = security.KeyFilePassword;
             var certificate = password is null
                 ? X509Certificate2.CreateFromPemFile(security.CertFile!, security.KeyFile)
                 : X509Certificate2.CreateFromEncryptedPemFile(security.CertFile!, password, security.KeyFile);
@@ -96,11 +95,11 @@ public sealed partial class RestApiServer : IAsyncDisposable
         }
         https.ClientCertificateMode = security.VerifyClient switch
         {
-            Configuration.ClientCertificateMode.Required => Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate,
-            Configuration.ClientCertificateMode.Optional => Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.AllowCertificate,
+            RestApiClientCertificates.Required => Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate,
+            RestApiClientCertificates.Optional => Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.AllowCertificate,
             _ => Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.NoCertificate,
         };
-        if (security.VerifyClient == Configuration.ClientCertificateMode.None) return;
+        if (security.VerifyClient == RestApiClientCertificates.None) return;
         var trusted = new X509Certificate2Collection();
         if (security.CaFile is not null) trusted.ImportFromPemFile(security.CaFile);
         https.ClientCertificateValidation = (certificate, _, _) =>
@@ -168,8 +167,8 @@ public sealed partial class RestApiServer : IAsyncDisposable
     private IEnumerable<KeyValuePair<string, string>> ExtraHeaders()
     {
         if (_options.Security is not { } s) return [];
-        var headers = s.HttpExtraHeaders.Entries.AsEnumerable();
-        return s.CertFile is null ? headers : headers.Concat(s.HttpsExtraHeaders.Entries);
+        var headers = s.HttpExtraHeaders.AsEnumerable();
+        return s.CertFile is null ? headers : headers.Concat(s.HttpsExtraHeaders);
     }
 
     private async Task Unsafe(HttpContext context, Func<HttpContext, Task> handler)

@@ -1,10 +1,9 @@
 using Microsoft.Extensions.Logging;
 using PgHa.Dcs;
-using PgHa.Host.Configuration;
 using PgHa.Loop;
 using PgHa.Operations;
 
-namespace PgHa.Host.Rest;
+namespace PgHa.AspNetCore;
 
 /// <summary>What the REST API serves and with which protections.</summary>
 public sealed record RestApiServerOptions
@@ -26,7 +25,7 @@ public sealed record RestApiServerOptions
     /// <summary>Reloads the agent's own configuration file (<c>POST /reload</c>, like SIGHUP).</summary>
     public Action? ReloadAgent { get; init; }
     /// <summary>TLS, authentication, allowlist and extra headers (the <c>restapi</c> section); null: plain HTTP, open.</summary>
-    public RestApiConfig? Security { get; init; }
+    public RestApiSecurity? Security { get; init; }
     /// <summary>Largest accepted request body; larger ones get 413 (Patroni has no limit; 1 MiB is far above any real request).</summary>
     public long MaxRequestBodyBytes { get; init; } = 1 << 20;
     /// <summary>

@@ -1,9 +1,10 @@
-namespace PgHa.Host.Rest.Dashboard;
+namespace PgHa.AspNetCore.Dashboard;
 
 /// <summary>
 /// The web dashboard at <c>/ui</c>: one static page that renders <c>/cluster</c> (members, roles, lag, timelines,
-/// pending restarts, pause, a scheduled switchover) and <c>/history</c>, refreshing every 2 s in the browser. It reads
-/// only the read-only endpoints, so it needs no credentials.
+/// pending restarts, pause, a scheduled switchover) and <c>/history</c>, refreshing every 2 s in the browser, and offers
+/// switchover, restart and reinitialize through the same REST endpoints, after a confirmation. Those are unsafe
+/// endpoints: when the API answers 401 the page asks for credentials and keeps them in page memory only.
 /// </summary>
 public static class Dashboard
 {
@@ -12,7 +13,7 @@ public static class Dashboard
 
     private static string Load()
     {
-        using var stream = typeof(Dashboard).Assembly.GetManifestResourceStream("PgHa.Host.Rest.Dashboard.dashboard.html")
+        using var stream = typeof(Dashboard).Assembly.GetManifestResourceStream("PgHa.AspNetCore.Dashboard.dashboard.html")
                            ?? throw new InvalidOperationException("the dashboard page is missing from the assembly");
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using PgHa.Cluster;
 using PgHa.Decisions;
 
-namespace PgHa.Host.Rest;
+namespace PgHa.AspNetCore;
 
 /// <summary>
 /// Builds the <c>GET /patroni</c> document (also the body of every health answer) with Patroni's fields and order,

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using PgHa.Loop;
 
-namespace PgHa.Host.Rest;
+namespace PgHa.AspNetCore;
 
 public sealed partial class RestApiServer
 {

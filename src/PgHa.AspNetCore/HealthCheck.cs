@@ -2,7 +2,7 @@ using System.Globalization;
 using PgHa.Cluster;
 using PgHa.Decisions;
 
-namespace PgHa.Host.Rest;
+namespace PgHa.AspNetCore;
 
 /// <summary>
 /// Patroni's health rules (patroni-compat.md §3.1): which status code a GET/HEAD/OPTIONS on a path answers. Pure, so

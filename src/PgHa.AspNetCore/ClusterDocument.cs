@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using PgHa.Cluster;
 using PgHa.Cluster.Serialization;
 
-namespace PgHa.Host.Rest;
+namespace PgHa.AspNetCore;
 
 /// <summary>The <c>GET /cluster</c> document (Patroni's <c>cluster_as_json</c>): members sorted by name, pause, scheduled switchover.</summary>
 public static class ClusterDocument

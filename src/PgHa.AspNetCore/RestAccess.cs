@@ -2,9 +2,8 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
-using PgHa.Host.Configuration;
 
-namespace PgHa.Host.Rest;
+namespace PgHa.AspNetCore;
 
 /// <summary>
 /// Patroni's <c>check_access</c> for unsafe endpoints, in its order: the allowlist (403 <c>Access is denied</c>), a
@@ -13,17 +12,17 @@ namespace PgHa.Host.Rest;
 /// </summary>
 public sealed class RestAccess
 {
-    private readonly RestApiConfig? _config;
+    private readonly RestApiSecurity? _config;
     private readonly IReadOnlyList<IPNetwork> _allowlist;
     private readonly byte[]? _expectedAuth;
 
     /// <summary>Builds the checks from the <c>restapi</c> section; host names in the allowlist are resolved once, here.</summary>
-    public RestAccess(RestApiConfig? config)
+    public RestAccess(RestApiSecurity? config)
     {
         _config = config;
         _allowlist = config is null ? [] : config.Allowlist.SelectMany(Networks).ToList();
         if (config?.Authentication is { } auth)
-            _expectedAuth = Encoding.UTF8.GetBytes(Convert.ToBase64String(Encoding.UTF8.GetBytes(auth.Username + ":" + auth.Password.Reveal())));
+            _expectedAuth = Encoding.UTF8.GetBytes(Convert.ToBase64String(Encoding.UTF8.GetBytes(auth.Username + ":" + auth.Password)));
     }
 
     /// <summary>
@@ -41,7 +40,7 @@ public sealed class RestAccess
             var members = _config.AllowlistIncludeMembers ? memberApiHosts.SelectMany(Networks) : [];
             if (!_allowlist.Concat(members).Any(n => n.Contains(remote))) return (403, "Access is denied");
         }
-        if (_config.CertFile is not null && _config.VerifyClient != Configuration.ClientCertificateMode.None && context.Connection.ClientCertificate is null)
+        if (_config.CertFile is not null && _config.VerifyClient != RestApiClientCertificates.None && context.Connection.ClientCertificate is null)
             return (403, "client certificate required");
         if (_expectedAuth is not null)
         {
