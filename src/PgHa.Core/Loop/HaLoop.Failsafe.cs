@@ -98,10 +98,15 @@ public sealed partial class HaLoop : IFailsafeReceiver
             try
             {
                 await _pg.SetWriteFenceAsync(validUntil - settings.FenceSafetyMargin, ct).ConfigureAwait(false);
-                Remember(m => m with { LockValidUntil = validUntil, Failsafe = m.Failsafe with { ConfirmedUntil = confirmedUntil } });
-                FailsafeLog.Confirmed(_logger, round.Members.Count, validUntil - settings.FenceSafetyMargin);
-                await ExecuteAsync(round.OnConfirmed, cluster, pg, settings, ct).ConfigureAwait(false);
-                return;
+                // A leader running on confirmations keeps its watchdog alive as one running on the lock does (Patroni
+                // too); a required watchdog that cannot be kept alive makes the round count as refused.
+                if (WatchdogKeptAlive(settings, sentAt))
+                {
+                    Remember(m => m with { LockValidUntil = validUntil, Failsafe = m.Failsafe with { ConfirmedUntil = confirmedUntil } });
+                    FailsafeLog.Confirmed(_logger, round.Members.Count, validUntil - settings.FenceSafetyMargin);
+                    await ExecuteAsync(round.OnConfirmed, cluster, pg, settings, ct).ConfigureAwait(false);
+                    return;
+                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
             {
