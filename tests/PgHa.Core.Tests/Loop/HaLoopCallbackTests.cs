@@ -136,6 +136,14 @@ public sealed class HaLoopCallbackTests
     }
 
     [Test]
+    public void APlanShowsAPrePromoteBranchOnlyWhenItIsNotTheUsualRelease()
+    {
+        Assert.That(HaPlan.Of("x", new Promote()).Describe(), Is.EqualTo("promote"));
+        Assert.That(HaPlan.Of("x", new Promote { OnPrePromoteFailed = [new ReleaseLock(), new Follow(null)] }).Describe(),
+            Is.EqualTo("promote{pre-promote-failed:[release-lock follow(-)]}"));
+    }
+
+    [Test]
     public async Task ASuccessfulPrePromoteRunsBeforeThePromotionWhichIsReportedAsARoleChangeToPrimary()
     {
         _callbacks.PrePromote = () => Task.FromResult<CallbackOutcome?>(Exit(0));
