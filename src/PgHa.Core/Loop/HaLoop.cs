@@ -227,8 +227,9 @@ public sealed partial class HaLoop
             Remember(m => m with { MembersWhenLastLocked = cluster.Members.Select(x => x.Name).ToImmutableArray() });
 
         await ExecuteAsync(plan.Actions, cluster, pg, settings, cancellationToken).ConfigureAwait(false);
+        var dcsFailed = await AfterDcsFailureAsync(cluster, pg, settings, cancellationToken).ConfigureAwait(false);
 
-        if (cluster is not null)
+        if (cluster is not null && !dcsFailed)
         {
             try
             {
@@ -568,6 +569,7 @@ public sealed partial class HaLoop
         catch (DcsUnavailableException ex)
         {
             Log.DcsUnavailable(_logger, "write " + key, ex.Message);
+            _dcsFailedInCycle = true;
             return false;
         }
     }
