@@ -12,6 +12,32 @@ namespace PgHa.Loop;
 /// </summary>
 public sealed partial class HaLoop : IFailsafeReceiver
 {
+    // Set when a DCS write of this cycle found the DCS unreachable, or a confirmation round ran; read once per cycle.
+    private bool _dcsFailedInCycle;
+    private bool _roundInCycle;
+
+    /// <summary>
+    /// Patroni's <c>_handle_dcs_error</c> for a DCS that fails in the middle of a cycle (after the read): in failsafe
+    /// mode a leader decides again as if the read had failed — a confirmation round now, instead of one more
+    /// retry_timeout spent on the member key and another on the next read, which could use up the lock's guarantee
+    /// before any round was tried. True when the DCS failed this cycle (the member key is then not written).
+    /// </summary>
+    private async Task<bool> AfterDcsFailureAsync(ClusterState? cluster, PostgresStatus pg, HaSettings settings, CancellationToken ct)
+    {
+        var failed = _dcsFailedInCycle;
+        var roundRan = _roundInCycle;
+        _dcsFailedInCycle = _roundInCycle = false;
+        if (!settings.FailsafeMode || cluster is null) return false;
+        if (roundRan) return true;
+        if (!failed) return false;
+        if (!pg.IsRunningPrimary || Memory.HeldLock is null) return true;
+        var plan = HaDecider.Decide(null, new LocalNodeState(pg, Memory), settings, _time.GetUtcNow());
+        if (_logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Information)) Log.CycleDecision(_logger, plan.Reason, plan.Describe());
+        await ExecuteAsync(plan.Actions, cluster, pg, settings, ct).ConfigureAwait(false);
+        _roundInCycle = false;
+        return true;
+    }
+
     /// <inheritdoc />
     public FailsafeAnswer AcceptFailsafe(FailsafePing ping)
     {
@@ -75,6 +101,7 @@ public sealed partial class HaLoop : IFailsafeReceiver
 
     private async Task ConfirmFailsafeAsync(ConfirmFailsafe round, ClusterState? cluster, PostgresStatus pg, HaSettings settings, CancellationToken ct)
     {
+        _roundInCycle = true;
         // Taken before any request leaves: every member's promise starts at its receipt, which is later.
         var sentAt = _time.GetUtcNow();
         var missing = new List<string>();

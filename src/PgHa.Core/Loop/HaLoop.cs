@@ -249,8 +249,9 @@ public sealed partial class HaLoop
         NotifyFirstSeenRunning(pg);
         DisarmWatchdogUnlessLeading(pg, settings);
         if (cluster is not null) await SyncReplicaSlotsAsync(cluster, pg, settings, cancellationToken).ConfigureAwait(false);
+        var dcsFailed = await AfterDcsFailureAsync(cluster, pg, settings, cancellationToken).ConfigureAwait(false);
 
-        if (cluster is not null)
+        if (cluster is not null && !dcsFailed)
         {
             try
             {
@@ -587,6 +588,7 @@ public sealed partial class HaLoop
         catch (DcsUnavailableException ex)
         {
             Log.DcsUnavailable(_logger, "write " + key, ex.Message);
+            _dcsFailedInCycle = true;
             return false;
         }
     }
