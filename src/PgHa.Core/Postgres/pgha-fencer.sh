@@ -11,7 +11,10 @@
 #   exit            the fencer exits (clean shutdown, tests).
 # A missing or unreadable file reads as a deadline that has passed: the fence fails closed.
 #
-# Every POLL_SECONDS (default 0.025) the fencer compares the deadline with /proc/uptime. Once it has passed and the
+# It re-reads the file at least every 0.1 s while armed and wakes exactly at the deadline (never later than the
+# deadline by more than the scheduler's delay), every 0.2 s while disarmed (arming always sets a deadline seconds
+# ahead), and every POLL_SECONDS (default 0.025) while the deadline has passed or the file is unreadable. An idle
+# fencer therefore wakes 5–10 times a second instead of 40. Once the deadline has passed and the
 # postmaster of DATA_DIR runs as a primary (no standby.signal), it sends SIGQUIT to the postmaster (PostgreSQL's
 # immediate shutdown: every backend exits at once) and, if the postmaster is still alive after one second, SIGKILL to
 # the postmaster, its process group and each child's process group. It keeps doing so while the deadline stays passed,
@@ -142,5 +145,19 @@ while :; do
   if ((tripped)) && running_primary; then
     stop_primary "$pm_pid"
   fi
-  nap "$poll"
+  case $line in
+    none) nap 0.2 ;;
+    '' | *[!0-9]* | exit) nap "$poll" ;;
+    *)
+      if ((tripped)); then
+        nap "$poll"
+      else
+        # Sleep until the deadline, but re-read the file at least every 0.1 s (the agent may move or disarm it).
+        wait_cs=$((10#$line - echo_cs))
+        ((wait_cs > 10)) && wait_cs=10
+        printf -v wait_s '0.%02d' "$wait_cs"
+        nap "$wait_s"
+      fi
+      ;;
+  esac
 done
