@@ -1,3 +1,5 @@
+using PgHa.Postgres;
+
 namespace PgHa.Callbacks;
 
 /// <summary>

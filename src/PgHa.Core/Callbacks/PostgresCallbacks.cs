@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PgHa.Cluster;
+using PgHa.Postgres;
 
 namespace PgHa.Callbacks;
 

@@ -102,7 +102,7 @@ public sealed partial class PostgresController
         EnsureStateDirectory();
         Directory.CreateDirectory(DataDir);
         PostgresConfigFiles.SetMode(DataDir, PostgresConfigFiles.OwnerOnlyDirectory);
-        var words = ShellWords.Split(method.Command);
+        var words = CommandLine.Split(method.Command);
         var args = words.Skip(1).Concat(method.Parameters.Select(p => $"--{p.Key}={p.Value}")).ToList();
         if (!method.NoParams) args.AddRange(["--scope=" + _options.Scope, "--datadir=" + DataDir]);
         ReplicaMethodLog.MethodStarted(_logger, method.Name, string.Join(' ', words.Take(1).Concat(args)));

@@ -124,7 +124,7 @@ public sealed partial class PostgresController
         if (!method.KeepData && !IsDataDirectoryEmpty()) WipeDataDirectory($"before replica method {method.Name}");
         Directory.CreateDirectory(DataDir);
         PostgresConfigFiles.SetMode(DataDir, PostgresConfigFiles.OwnerOnlyDirectory);
-        var words = ShellWords.Split(method.Command ?? method.Name);
+        var words = CommandLine.Split(method.Command ?? method.Name);
         var args = words.Skip(1).Concat(method.Parameters.Select(p => $"--{p.Key}={p.Value}")).ToList();
         if (!method.NoParams)
         {

@@ -95,7 +95,7 @@ public sealed class PostgresControllerOptionsValidator : IValidateOptions<Postgr
     {
         try
         {
-            if (ShellWords.Split(command).Count == 0) errors.Add($"{what} is empty");
+            CommandLine.Split(command);
         }
         catch (FormatException ex)
         {

@@ -1,6 +1,7 @@
 using NUnit.Framework;
 using PgHa.Callbacks;
 using PgHa.Cluster;
+using PgHa.Postgres;
 
 namespace PgHa.Core.Tests.Callbacks;
 

@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using System.Text;
 
-namespace PgHa.Callbacks;
+namespace PgHa.Postgres;
 
 /// <summary>
 /// Splits a configured command into program and arguments the way Patroni does (Python's <c>shlex.split</c>, POSIX
