@@ -41,13 +41,13 @@ public static class PgHaEventId
     /// <summary>The local PostgreSQL could not be observed.</summary>
     public const int PostgresUnobservable = 3004;
     /// <summary>Failsafe mode: every member confirmed the leader while the DCS was unreachable.</summary>
-    public const int FailsafeConfirmed = 2101;
+    public const int FailsafeConfirmed = 2150;
     /// <summary>Failsafe mode: a member refused or did not answer the leader's confirmation round.</summary>
-    public const int FailsafeRefused = 2102;
+    public const int FailsafeRefused = 2151;
     /// <summary>Failsafe mode: this node accepted a leader's <c>POST /failsafe</c>.</summary>
-    public const int FailsafeAccepted = 2103;
+    public const int FailsafeAccepted = 2152;
     /// <summary>Failsafe mode: a promotion was held back by a promise given to another leader.</summary>
-    public const int FailsafePromotionHeld = 2104;
+    public const int FailsafePromotionHeld = 2153;
     /// <summary>Failsafe mode: one member did not confirm the leader (refused, failed or timed out).</summary>
-    public const int FailsafeMemberRefused = 2105;
+    public const int FailsafeMemberRefused = 2154;
 }
