@@ -35,7 +35,11 @@ public sealed partial class HaLoop
     internal static TimeSpan BeforeStopLimit(HaSettings settings) => settings.RetryTimeout;
 
     /// <summary>The role callbacks are told about for an observed PostgreSQL.</summary>
-    private static MemberRole CallbackRoleOf(PostgresStatus pg) => pg.Role == PostgresRole.Primary ? MemberRole.Primary : MemberRole.Replica;
+    // The lock holder of a standby cluster runs a replica of the remote primary: its scripts are told standby_leader.
+    private MemberRole CallbackRoleOf(PostgresStatus pg) =>
+        pg.Role == PostgresRole.Primary ? MemberRole.Primary
+        : Settings.StandbyCluster is not null && Memory.HeldLock is not null ? MemberRole.StandbyLeader
+        : MemberRole.Replica;
 
     private void NotifyCallback(CallbackAction action, MemberRole role)
     {
