@@ -4,9 +4,9 @@ using PgHa.Cluster;
 namespace PgHa.Decisions;
 
 /// <summary>
-/// Cascading replication (the <c>replicatefrom</c> tag) as pure functions: whom a member streams from, and therefore
-/// which physical slots each server keeps (patroni-compat.md §5.4, §5.15). Both sides apply the same rule to the same
-/// cluster view, so a cascading replica finds its slot on the member it streams from.
+/// Cascading replication (the <c>replicatefrom</c> tag) as a pure function: whom a member streams from, which also
+/// decides which member slots each server keeps (<see cref="ReplicationSlots"/>; patroni-compat.md §5.4, §5.15).
+/// Both sides apply the same rule to the same cluster view, so a cascading replica finds its slot on its upstream.
 /// </summary>
 public static class Cascading
 {
@@ -23,25 +23,5 @@ public static class Cascading
         if (tags.ReplicateFrom is { Length: > 0 } from && from != member && cluster.GetMember(from) is { State: "running" })
             return from;
         return cluster.Leader.Holder == member ? null : cluster.Leader.Holder;
-    }
-
-    /// <summary>
-    /// The physical slots <paramref name="me"/> keeps for the members that stream from it: on the primary (the lock
-    /// holder) every member whose upstream is the leader; on a replica the members cascading from it (never the
-    /// leader). Patroni names each slot after its member (<see cref="Postgres.ReplicationSlotNames.ForMember"/>).
-    /// </summary>
-    public static ImmutableArray<string> SlotsToKeep(ClusterState cluster, string me, bool isPrimary)
-    {
-        ArgumentNullException.ThrowIfNull(cluster);
-        var leader = cluster.Leader?.Holder;
-        // A primary keeps its members' slots even while the lock is missing for a moment: dropping them would lose WAL.
-        var upstream = isPrimary ? leader ?? me : me;
-        return cluster.Members
-            .Where(m => m.Name != me && m.Name != leader)
-            .Where(m => (isPrimary && leader is null) || UpstreamOf(cluster, m.Name, m.Tags) == upstream)
-            .Select(m => Postgres.ReplicationSlotNames.ForMember(m.Name))
-            .Distinct(StringComparer.Ordinal)
-            .Order(StringComparer.Ordinal)
-            .ToImmutableArray();
     }
 }

@@ -64,6 +64,11 @@ public sealed class CascadingTables
     }
 
     [TestCaseSource(nameof(Slots))]
-    public void SlotsKept(ClusterState cluster, string me, bool primary, string[] expected) =>
-        Assert.That(Cascading.SlotsToKeep(cluster, me, primary), Is.EqualTo(expected));
+    public void SlotsKept(ClusterState cluster, string me, bool primary, string[] expected)
+    {
+        // The member slots of ReplicationSlots' plans follow the same upstream rule as the replicas themselves.
+        var settings = HaSettings.From(Config(), me, MemberTags.Empty);
+        var plan = primary ? ReplicationSlots.ForLeader(cluster, settings, standbyLeader: false) : ReplicationSlots.ForReplica(cluster, settings);
+        Assert.That(plan.Slots.Select(s => s.Name), Is.EqualTo(expected));
+    }
 }
