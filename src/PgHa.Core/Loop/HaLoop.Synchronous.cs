@@ -7,6 +7,17 @@ namespace PgHa.Loop;
 
 public sealed partial class HaLoop
 {
+    /// <summary>How soon after a change of <c>synchronous_standby_names</c> the loop runs again to confirm the standby.</summary>
+    private static readonly TimeSpan SyncConfirmationRecheck = TimeSpan.FromMilliseconds(500);
+
+    private void WakeAfter(TimeSpan delay) => _ = WakeAfterAsync(delay);
+
+    private async Task WakeAfterAsync(TimeSpan delay)
+    {
+        await Task.Delay(delay, _time).ConfigureAwait(false);
+        Wake();
+    }
+
     /// <summary>
     /// Synchronous mode's steps (false when the step failed, which ends the list it is in): the <c>sync</c> key (CAS; later steps only when it was written) and
     /// <c>synchronous_standby_names</c>, whose application is recorded as the new <see cref="SynchronousStandbyBaseline"/>.
@@ -36,6 +47,10 @@ public sealed partial class HaLoop
                     var flush = await WithDeadline(c => _pg.SetSynchronousStandbyNamesAsync(set.Value, c), ct).ConfigureAwait(false);
                     SynchronousLog.SynchronousStandbyNamesSet(_logger, set.Value ?? "<from parameters>");
                     Remember(m => m with { SyncBaseline = set.Value is not null && flush is { } lsn ? new SynchronousStandbyBaseline(set.Value, lsn) : null });
+                    // A standby just named is added to the sync key only once it is seen confirmed, by a later cycle.
+                    // Until then no replica may be promoted (none is in the key), so look again soon, not loop_wait
+                    // later: Patroni waits 2 s and checks within the same cycle.
+                    if (set.Value is not null) WakeAfter(SyncConfirmationRecheck);
                     return true;
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
