@@ -177,11 +177,9 @@ public sealed partial class PostgresController
             if (LivePostmasterPid() is null) throw new InvalidOperationException($"PostgreSQL exited during the bootstrap recovery (see {PostmasterLogPath})");
             await Task.Delay(TimeSpan.FromMilliseconds(200), _time, ct).ConfigureAwait(false);
         }
-        // The recovery settings served their purpose: the primary's configuration has none.
-        if (logged)
-        {
-            _files.WritePostgresqlConf(recovery: null);
-            await ExecuteAsync("SELECT pg_reload_conf()", ct).ConfigureAwait(false);
-        }
+        // The recovery settings served their purpose: the primary's configuration has none (also when the recovery
+        // ended before the first look).
+        _files.WritePostgresqlConf(recovery: null);
+        await ExecuteAsync("SELECT pg_reload_conf()", ct).ConfigureAwait(false);
     }
 }
