@@ -118,7 +118,7 @@ public sealed class PackageTests
                 o.Name = "node1";
                 o.ApiUrl = "http://127.0.0.1:8008/patroni";
                 o.PostgresConnectAddress = "127.0.0.1:5432";
-                o.Postgres.DataDirectory = Path.Combine(Path.GetTempPath(), "pgha-consumer-not-bootstrapped");
+                o.Postgres.DataDirectory = Path.Combine(AppContext.BaseDirectory, "not-bootstrapped"); // private to this run
             }
             """);
         var output = await RunAsync(app, "dotnet", "run", "-c", "Release", "--nologo");

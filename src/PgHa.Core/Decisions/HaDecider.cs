@@ -77,14 +77,20 @@ public static class HaDecider
         // Patroni demotes at the first failed read. The write fence already guarantees the primary stops before its
         // lock can expire, so a DCS hiccup need not cost a restart: keep serving while another full retry still fits.
         // An armed watchdog fires before the lock could expire (ttl - safety_margin): step down before either.
-        var until = local.WatchdogFiresAt is { } fires && (local.Memory.LockValidUntil is null || fires < local.Memory.LockValidUntil) ? fires : local.Memory.LockValidUntil;
-        var guaranteed = local.Memory.LockValidUntil is not null && now + settings.RetryTimeout + settings.FenceSafetyMargin < until;
+        var guaranteed = LockStillGuaranteed(local, settings, now, out var until);
         ImmutableArray<HaAction> fallback = guaranteed ? [] : [new Demote(DemoteMode.Offline)];
         if (FailsafeRules.ConfirmationRound(local, settings, fallback) is { } round)
             return HaPlan.Of("DCS is not accessible; failsafe mode: continue to run as a leader if all members confirm it", round);
         if (guaranteed)
             return HaPlan.NoAction($"DCS is not accessible; the leader lock is still guaranteed until {FormatTime(until!.Value)}, keeping PostgreSQL running as primary and retrying");
         return HaPlan.Of("demoting self because DCS is not accessible and I was a leader", new Demote(DemoteMode.Offline));
+    }
+
+    /// <summary>Whether another full retry still fits before the lock's guarantee (or an armed watchdog) ends.</summary>
+    private static bool LockStillGuaranteed(LocalNodeState local, HaSettings settings, DateTimeOffset now, out DateTimeOffset? until)
+    {
+        until = local.WatchdogFiresAt is { } fires && (local.Memory.LockValidUntil is null || fires < local.Memory.LockValidUntil) ? fires : local.Memory.LockValidUntil;
+        return local.Memory.LockValidUntil is not null && now + settings.RetryTimeout + settings.FenceSafetyMargin < until;
     }
 
     private static HaPlan WhileBusy(ClusterState cluster, LocalNodeState local, HaSettings settings, DateTimeOffset now, BusyAction busy, bool iHoldLock, string prefix)
@@ -300,8 +306,11 @@ public static class HaDecider
         // A renewal the DCS did not answer is a DCS failure, not a lost lock: failsafe mode may keep this primary.
         var onFailed = DemoteOnFailure(local, settings);
         if (FailsafeRules.RetakeAfterOutage(local, settings, now, onFailed) is { } retake) onFailed = retake;
+        // Without failsafe, a renewal the DCS did not answer is treated like a failed read (DcsUnavailable): the primary
+        // keeps serving while another retry fits within the lock's guarantee, the write fence covers the rest.
         var onDcsDown = pg.IsRunningPrimary && FailsafeRules.ConfirmationRound(local, settings, DemoteOnFailure(local, settings)) is { } round
-            ? ImmutableArray.Create<HaAction>(round) : default;
+            ? ImmutableArray.Create<HaAction>(round)
+            : pg.IsRunningPrimary && !settings.Pause && LockStillGuaranteed(local, settings, now, out _) ? ImmutableArray<HaAction>.Empty : default;
         return new HaPlan($"{prefix}{reason}", [new RenewLock(cluster.Leader!, pg.IsRunningPrimary ? pg.Lsn : null, ok.ToImmutable(), onFailed, onDcsDown)]);
     }
 

@@ -108,14 +108,18 @@ public sealed class HaLoopFailsafeTests
         var cutAt = _time.GetUtcNow();
         // The read fails after retry_timeout; the round is sent then (confirmations are instant here).
         var result = await AdvanceUntilAsync(loop.RunCycleAsync(CancellationToken.None));
-        var sentAt = _time.GetUtcNow();
-        Assert.That(sentAt - cutAt, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(10)), "the round starts only after the read's retry_timeout");
+        var after = _time.GetUtcNow();
+        // The test clock keeps moving while the cycle runs, so the round's send time is read back from what it granted.
+        Assert.That(loop.Memory.LockValidUntil, Is.Not.Null);
+        var sentAt = loop.Memory.LockValidUntil!.Value - Ttl;
 
         using (Assert.EnterMultipleScope())
         {
+            Assert.That(sentAt - cutAt, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(10)), "the round starts only after the read's retry_timeout");
+            Assert.That(sentAt, Is.LessThanOrEqualTo(after), "valid until send time + ttl, never later");
             Assert.That(result.Plan.Describe(), Is.EqualTo("confirm-failsafe(node2,node3){confirmed:[] refused:[demote-offline]}"));
             Assert.That(asked.Order(StringComparer.Ordinal).ToArray(), Is.EqualTo(new[] { "node2", "node3" }));
-            Assert.That(loop.Memory.LockValidUntil, Is.EqualTo(sentAt + Ttl));
+            Assert.That(loop.Memory.Failsafe.ConfirmedUntil, Is.EqualTo(sentAt + Ttl));
             Assert.That(loop.Memory.Failsafe.IsActive(sentAt, Ttl), Is.True);
         }
         pg.Verify(p => p.SetWriteFenceAsync(sentAt + Ttl - TimeSpan.FromSeconds(1), It.IsAny<CancellationToken>()), Times.Once);
