@@ -46,7 +46,9 @@ public sealed partial class HaLoop
             var positions = await WithDeadline(c => _pg.SyncReplicationSlotsAsync(plan, c), ct).ConfigureAwait(false);
             if (_syncedSlots is not { } before || !before.Problems.SequenceEqual(plan.Problems))
                 foreach (var problem in plan.Problems) SlotsLog.SlotPlanProblem(_logger, problem);
-            _syncedSlots = plan;
+            // Only a plan PostgreSQL now matches is remembered as done: a slot that was still active could not be
+            // dropped (a member that just moved to cascade from another one), and a failed creation must be retried.
+            _syncedSlots = Settled(plan, positions) ? plan : null;
             return positions;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
@@ -55,6 +57,19 @@ public sealed partial class HaLoop
             Log.ActionFailed(_logger, "sync replication slots", ex.Message);
             return null;
         }
+    }
+
+    /// <summary>
+    /// Whether the slots PostgreSQL has after a sync are the plan's: every slot it creates exists and, when it drops
+    /// unknown slots, no other slot is left (with <c>ignore_slots</c> rules the leftovers may be protected ones, so the
+    /// plan counts as settled and the next member change re-checks).
+    /// </summary>
+    private static bool Settled(ReplicationSlotPlan plan, IReadOnlyDictionary<string, long> existing)
+    {
+        if (plan.Slots.Any(s => s.Create && s.Type == ReplicationSlotType.Physical && !existing.ContainsKey(s.Name))) return false;
+        if (!plan.DropUnknown || !plan.Ignore.Ignore.IsDefaultOrEmpty) return true;
+        var wanted = plan.Slots.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        return existing.Keys.All(wanted.Contains);
     }
 
     /// <summary>
