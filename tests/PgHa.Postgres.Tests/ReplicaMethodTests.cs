@@ -226,8 +226,8 @@ public sealed class ReplicaMethodTests : PgTestBase
             Assert.That(primary.IsRunningPrimary, Is.True);
             Assert.That(primary.Timeline, Is.EqualTo(2), "the end of the archive recovery starts a new timeline");
             Assert.That(b.Scalar<long>("SELECT count(*) FROM after_backup"), Is.EqualTo(7), "restore_command replayed the archive");
+            // Whether the start saw the recovery still running (and logged the wait) depends on timing; the cleanup does not.
             Assert.That(File.ReadAllText(Path.Combine(b.Options.DataDirectory, "postgresql.conf")), Does.Not.Contain("restore_command"), "the bootstrap's recovery settings are gone");
-            Assert.That(b.Logger.Collector.GetSnapshot().Any(r => r.Id.Id == ReplicaMethodEventId.WaitingForBootstrapRecovery), Is.True);
         });
     }
 
