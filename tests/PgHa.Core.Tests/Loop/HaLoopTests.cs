@@ -166,7 +166,9 @@ public sealed class HaLoopTests
     {
         var pg = Postgres(Replica());
         pg.Setup(p => p.PromoteAsync(It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
-        pg.Setup(p => p.SyncReplicationSlotsAsync(It.IsAny<ReplicationSlotPlan>(), It.IsAny<CancellationToken>())).ReturnsAsync(new Dictionary<string, long>());
+        // PostgreSQL ends up with exactly the planned slots (an unsettled plan is synced again next cycle).
+        pg.Setup(p => p.SyncReplicationSlotsAsync(It.IsAny<ReplicationSlotPlan>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync((ReplicationSlotPlan plan, CancellationToken _) => plan.Slots.ToDictionary(s => s.Name, _ => 1L));
         var loop = Loop(Dcs("node1"), pg);
         await loop.RunCycleAsync(CancellationToken.None); // wins the lock, promotes
         await loop.Background;
@@ -177,6 +179,33 @@ public sealed class HaLoopTests
         await loop.RunCycleAsync(CancellationToken.None);
 
         pg.Verify(p => p.SyncReplicationSlotsAsync(It.Is<ReplicationSlotPlan>(s => s.Slots.Select(x => x.Name).SequenceEqual(new[] { "node_2_b" })), It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    [Test]
+    public async Task ASlotThatCouldNotBeDroppedYetIsSyncedAgainNextCycle()
+    {
+        var pg = Postgres(Replica());
+        pg.Setup(p => p.PromoteAsync(It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
+        // The first sync leaves an extra slot behind (it was still active: a member that just moved to cascade).
+        var syncs = 0;
+        pg.Setup(p => p.SyncReplicationSlotsAsync(It.IsAny<ReplicationSlotPlan>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync((ReplicationSlotPlan plan, CancellationToken _) =>
+            {
+                var existing = plan.Slots.ToDictionary(s => s.Name, _ => 1L);
+                if (plan.Slots.Length > 0 && syncs++ == 0) existing["node_3"] = 1L;
+                return existing;
+            });
+        var loop = Loop(Dcs("node1"), pg);
+        await loop.RunCycleAsync(CancellationToken.None);
+        await loop.Background;
+        pg.Setup(p => p.GetStatusAsync(It.IsAny<CancellationToken>())).ReturnsAsync(Primary());
+        await Dcs("node2").TouchMemberAsync(new Member("node2") { State = "running" }, Ttl, CancellationToken.None);
+
+        await loop.RunCycleAsync(CancellationToken.None);
+        await loop.RunCycleAsync(CancellationToken.None);
+        await loop.RunCycleAsync(CancellationToken.None);
+
+        pg.Verify(p => p.SyncReplicationSlotsAsync(It.Is<ReplicationSlotPlan>(s => s.Slots.Select(x => x.Name).SequenceEqual(new[] { "node2" })), It.IsAny<CancellationToken>()), Times.Exactly(2));
     }
 
     /// <summary>
