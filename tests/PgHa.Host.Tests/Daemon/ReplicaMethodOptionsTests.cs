@@ -113,7 +113,7 @@ public sealed class ReplicaMethodOptionsTests
         };
         options.RecoveryConf["primary_conninfo"] = "host=x";
         var failures = new PostgresControllerOptionsValidator().Validate(null, options).Failures!.ToList();
-        Assert.That(failures, Has.Some.Contains("postgresql.restore.command: unterminated single quote"));
+        Assert.That(failures, Has.Some.Contains("postgresql.restore.command: no closing quotation: the single quote"));
         Assert.That(failures, Has.Some.Contains("bootstrap.custom.command: the command is empty"));
         Assert.That(failures, Has.Some.Contains("recovery_conf.primary_conninfo is set by PgHa itself"));
     }
