@@ -197,6 +197,9 @@ public sealed partial class PostgresController
             CommandTimeout = Math.Max(1, (int)Math.Ceiling(_options.QueryTimeout.TotalSeconds)),
             ApplicationName = "pgha " + _options.MemberName,
             Pooling = false,
+            // Npgsql's default (prefer) loads the Kerberos libraries on the first TCP connection to try GSS encryption,
+            // 1.3 MiB resident for good, and the agent authenticates with a password or peer, never with Kerberos.
+            GssEncryptionMode = GssEncryptionMode.Disable,
         };
         await using var conn = new NpgsqlConnection(csb.ConnectionString);
         await conn.OpenAsync(ct).ConfigureAwait(false);

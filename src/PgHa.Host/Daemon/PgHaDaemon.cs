@@ -123,6 +123,8 @@ public static class PgHaDaemon
         {
             logger.LogInformation("pgha {Version} starting: member {Name} of cluster {Scope}, REST API on {Listen}, DCS {Dcs} {Endpoints}",
                 AgentVersion, config.Name, config.Scope, config.RestApi.Listen, config.Dcs.Kind, dcsChoice.Endpoints);
+            using var trimStop = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+            var trimmer = new HeapTrimmer(time, loggers.CreateLogger<HeapTrimmer>()).RunAsync(trimStop.Token);
             try
             {
                 await loop.RunAsync(stop.Token).ConfigureAwait(false);
@@ -130,6 +132,8 @@ public static class PgHaDaemon
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
             }
+            await trimStop.CancelAsync().ConfigureAwait(false);
+            await trimmer.ConfigureAwait(false);
             using var shutdownDeadline = new CancellationTokenSource(2 * pgOptions.PgCtlTimeout + TimeSpan.FromSeconds(10), time);
             try
             {
