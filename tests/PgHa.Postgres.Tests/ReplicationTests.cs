@@ -26,6 +26,11 @@ public sealed class ReplicationTests : PgTestBase
         await a.Controller.SyncReplicationSlotsAsync([b.SlotName], CancellationToken.None);
         await b.Controller.FollowAsync(a.Member, CancellationToken.None);
         Assert.That(await PgNode.WaitUntilAsync(async () => (await b.StatusAsync()).IsStreaming, TimeSpan.FromSeconds(20)), Is.True, "streaming");
+        var followed = b.Logger.Collector.GetSnapshot();
+        Assert.That(followed.Any(r => r.Id.Id == PostgresEventId.DivergenceCheckSkipped), Is.True, "a fresh pg_basebackup of the upstream is not checked against it");
+        Assert.That(followed.Any(r => r.Id.Id == PostgresEventId.DivergenceChecked), Is.False);
+        await b.Controller.FollowAsync(a.Member, CancellationToken.None);
+        Assert.That(b.Logger.Collector.GetSnapshot().Any(r => r.Id.Id == PostgresEventId.DivergenceChecked), Is.True, "only the first follow after the clone skips it");
         var replica = await b.StatusAsync();
         Assert.Multiple(() =>
         {

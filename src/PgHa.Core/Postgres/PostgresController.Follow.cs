@@ -43,7 +43,15 @@ public sealed partial class PostgresController
         if (upstream is not null)
         {
             (host, port) = Endpoint(upstream);
-            var check = await CheckDivergenceAsync(upstream, host, port.Value, running, cancellationToken).ConfigureAwait(false);
+            // A fresh pg_basebackup of this very upstream cannot have diverged from it, and skipping the check spares a
+            // connection to it: with password authentication the first one loads OpenSSL for SCRAM (3.8 MiB resident
+            // for the agent's lifetime).
+            string? basebackupOf;
+            lock (_gate) (basebackupOf, _basebackupOf) = (_basebackupOf, null);
+            var check = basebackupOf == upstream.Name
+                ? null
+                : await CheckDivergenceAsync(upstream, host, port.Value, running, cancellationToken).ConfigureAwait(false);
+            if (basebackupOf == upstream.Name) PostgresLog.DivergenceCheckSkipped(_logger, upstream.Name);
             if (check is { Need: not RewindNeed.NotNeeded } c)
             {
                 bool failedBefore;

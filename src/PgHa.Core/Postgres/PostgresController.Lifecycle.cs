@@ -62,6 +62,7 @@ public sealed partial class PostgresController
     {
         RefuseIfFenceTripped("promote");
         if (LivePostmasterPid() is null) throw new InvalidOperationException("PostgreSQL is not running: nothing to promote");
+        lock (_gate) _basebackupOf = null;
         var started = Stopwatch.StartNew();
         await using (var connection = await OpenLocalAsync(cancellationToken).ConfigureAwait(false))
         {

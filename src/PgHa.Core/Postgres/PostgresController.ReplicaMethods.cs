@@ -42,6 +42,7 @@ public sealed partial class PostgresController
         EnsureStateDirectory();
         var tried = new List<string>();
         string? winner = null;
+        var winnerIsBasebackup = false;
         try
         {
             foreach (var method in _options.EffectiveReplicaMethods)
@@ -60,6 +61,7 @@ public sealed partial class PostgresController
                 if (error is null)
                 {
                     winner = method.Name;
+                    winnerIsBasebackup = method.IsBasebackup;
                     break;
                 }
                 ReplicaMethodLog.MethodFailed(_logger, method.Name, error);
@@ -93,7 +95,7 @@ public sealed partial class PostgresController
             : new RecoverySettings(null, null));
         SetUpstream(source?.Name);
         File.Delete(BootstrapMarkerPath);
-        lock (_gate) _rewindFailed = null;
+        lock (_gate) (_rewindFailed, _basebackupOf) = (null, winnerIsBasebackup ? source?.Name : null);
         ReplicaMethodLog.MethodSucceeded(_logger, winner, source?.Name ?? "no member", started.Elapsed);
         if (source is not null) PostgresLog.Cloned(_logger, source.Name, started.Elapsed);
     }

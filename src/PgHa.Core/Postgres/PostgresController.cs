@@ -38,6 +38,8 @@ public sealed partial class PostgresController : IPostgresControl, IDisposable
     private readonly object _gate = new();
     private string? _upstream;
     private (string Upstream, int Timeline)? _rewindFailed;
+    // The member whose pg_basebackup the data directory is, until the first follow after the clone; guarded by _gate.
+    private string? _basebackupOf;
 
     /// <summary>Creates the controller; throws <see cref="OptionsValidationException"/> when the options are invalid.</summary>
     public PostgresController(PostgresControllerOptions options, TimeProvider timeProvider, ILogger<PostgresController>? logger = null)
@@ -141,6 +143,7 @@ public sealed partial class PostgresController : IPostgresControl, IDisposable
     /// <summary>Prepares a non-initialized data directory for initdb or a clone: removes a half-made one, refuses foreign files.</summary>
     private void ClearForNewData(string purpose)
     {
+        lock (_gate) _basebackupOf = null;
         switch (InspectDataDirectory())
         {
             case Decisions.DataDirectoryState.Initialized:

@@ -46,6 +46,8 @@ public static partial class PostgresEventId
     public const int DivergenceUnknown = 3117;
     /// <summary>pg_rewind started.</summary>
     public const int RewindStarted = 3118;
+    /// <summary>No divergence check: the data directory is a pg_basebackup of the upstream taken since.</summary>
+    public const int DivergenceCheckSkipped = 3160;
     /// <summary>pg_rewind finished.</summary>
     public const int Rewound = 3119;
     /// <summary>pg_rewind failed (or was not allowed) on a diverged data directory.</summary>
@@ -135,6 +137,9 @@ internal static partial class PostgresLog
 
     [LoggerMessage(EventId = PostgresEventId.DivergenceChecked, Level = LogLevel.Information, Message = "divergence check against {Upstream}: local timeline {LocalTimeline} at {LocalLsn} (in recovery: {InRecovery}), upstream timeline {UpstreamTimeline} → {Verdict}")]
     public static partial void DivergenceChecked(ILogger logger, string upstream, int localTimeline, string localLsn, bool inRecovery, int upstreamTimeline, string verdict);
+
+    [LoggerMessage(EventId = PostgresEventId.DivergenceCheckSkipped, Level = LogLevel.Information, Message = "no divergence check against {Upstream}: this data directory is its pg_basebackup, taken since this agent started; following it")]
+    public static partial void DivergenceCheckSkipped(ILogger logger, string upstream);
 
     [LoggerMessage(EventId = PostgresEventId.DivergenceUnknown, Level = LogLevel.Warning, Message = "could not check whether this data directory diverged from {Upstream} ({Error}); following without rewind")]
     public static partial void DivergenceUnknown(ILogger logger, string upstream, string error);
