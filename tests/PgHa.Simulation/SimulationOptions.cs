@@ -54,7 +54,7 @@ public sealed record SimulationOptions
     /// other member following a member; during the second fault phase the operator removes the section, so the standby
     /// leader is promoted. The checker adds: no member accepts writes while the section is set; no member other than
     /// the lock holder keeps following the remote while its agent and the DCS work; the promotion out of the standby
-    /// cluster keeps the remote's history and the usual lag bound. Not combinable with synchronous or failsafe mode.
+    /// cluster keeps the usual lag bound. Not combinable with synchronous or failsafe mode.
     /// </summary>
     public bool StandbyCluster { get; init; }
     /// <summary>Planted: the write fence does nothing.</summary>

@@ -23,7 +23,7 @@ namespace PgHa.Simulation;
 /// holder follows the remote primary for no longer than <see cref="RemoteFollowerBound"/> while its agent runs and the
 /// DCS works (only the standby leader may; the others cascade from it); (7) after the first heal, within
 /// <see cref="HealBound"/>, the lock holder follows the remote and every other member a member, and that stays so until
-/// the section is removed; (8) the promotion out of the standby cluster is on the remote's history.
+/// the section is removed; and (2) applies to the promotion out of the standby cluster too.
 /// </remarks>
 public sealed class SimulationRun
 {
@@ -192,16 +192,12 @@ public sealed class SimulationRun
         Record(server.Name, $"promoted to timeline {server.Timeline} at lsn {server.Lsn}");
         if (Remote is not null)
         {
+            // The promotion out of the standby cluster is held to the lag bound below against the standby leader's
+            // last published position, like any failover.
             if (!_sectionRemoved)
                 Fail($"{server.Name} was promoted while the cluster is a standby cluster (standby_cluster is set)");
-            else if (!_promotedOutOfStandby)
-            {
-                // The first promotion after the section went away: the cluster's copy of the remote becomes writable.
+            else
                 _promotedOutOfStandby = true;
-                var (branch, _, end) = server.PastBranches[^1];
-                if (!Contains(Remote.Server, branch, end))
-                    Fail($"{server.Name} was promoted out of the standby cluster at lsn {end} on a history the remote primary does not have");
-            }
         }
         var cluster = ClusterStateReader.Read(Store.ReadAll(Prefix));
         // Only an explicit failover (no leader named) to this very node may lose data by the operator's choice.
