@@ -56,7 +56,7 @@ var options = new SimulationOptions { Nodes = nodes, Trace = trace, SynchronousM
 var sw = Stopwatch.StartNew();
 long cycles = 0, violations = 0, done = 0;
 var maxHeal = TimeSpan.Zero;
-long standbyLeaderChanges = 0, promotedOutOfStandby = 0;
+long standbyLeaderChanges = 0, promotedOutOfStandby = 0, removedUnderFaults = 0;
 var gate = new object();
 Parallel.For(start, start + seeds, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, seed =>
 {
@@ -68,6 +68,7 @@ Parallel.For(start, start + seeds, new ParallelOptions { MaxDegreeOfParallelism 
         if (result.HealTime > maxHeal) maxHeal = result.HealTime;
         standbyLeaderChanges += result.StandbyLeaderChanges;
         if (result.PromotedOutOfStandby) promotedOutOfStandby++;
+        if (result.SectionRemovedUnderFaults) removedUnderFaults++;
         if (result.Violation is not null)
         {
             violations++;
@@ -84,7 +85,7 @@ Parallel.For(start, start + seeds, new ParallelOptions { MaxDegreeOfParallelism 
 });
 var rate = cycles / Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"max_heal_s={maxHeal.TotalSeconds:0.0}"));
-if (standby) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"standby_leader_changes={standbyLeaderChanges} promoted_out_of_standby={promotedOutOfStandby}"));
+if (standby) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"standby_leader_changes={standbyLeaderChanges} promoted_out_of_standby={promotedOutOfStandby} removed_under_faults={removedUnderFaults}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seeds={seeds} cycles={cycles} violations={violations} cycles_per_s={rate:0}"));
 return violations == 0 ? 0 : 1;
 

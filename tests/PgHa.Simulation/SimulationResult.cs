@@ -20,4 +20,6 @@ public sealed record SimulationResult(int Seed, long Cycles, long Events, string
     public int StandbyLeaderChanges { get; init; }
     /// <summary>Standby cluster: a member was promoted after standby_cluster was removed.</summary>
     public bool PromotedOutOfStandby { get; init; }
+    /// <summary>Standby cluster: standby_cluster was removed while faults were still being injected (not only after the heal).</summary>
+    public bool SectionRemovedUnderFaults { get; init; }
 }

@@ -48,6 +48,7 @@ public sealed class SimulationRun
     private string? _lastStandbyHolder;
     private int _standbyLeaderChanges;
     private bool _promotedOutOfStandby;
+    private bool _sectionRemovedUnderFaults;
     private readonly Dictionary<string, (string Holder, long Since)> _remoteFollowerSince = [];
 
     /// <summary>Sets a run up (nothing runs until <see cref="Run"/>).</summary>
@@ -418,6 +419,7 @@ public sealed class SimulationRun
             WritesWithoutLock = TimeSpan.FromTicks(_writesWithoutLockTicks),
             StandbyLeaderChanges = _standbyLeaderChanges,
             PromotedOutOfStandby = _promotedOutOfStandby,
+            SectionRemovedUnderFaults = _sectionRemovedUnderFaults,
         };
     }
 
@@ -434,7 +436,11 @@ public sealed class SimulationRun
             {
                 InjectRemoteFault(Remote);
                 // The operator promotes the standby cluster at a random moment of the phase, faults or not.
-                if (removeSection && !_sectionRemoved && _standbyRandom.Next(4) == 0) RemoveStandbySection();
+                if (removeSection && !_sectionRemoved && _standbyRandom.Next(4) == 0)
+                {
+                    RemoveStandbySection();
+                    _sectionRemovedUnderFaults = true;
+                }
             }
             Scheduler.RunUntil(Scheduler.NowTicks + RandomSpan(TimeSpan.FromSeconds(0.5), 2 * Ttl).Ticks);
         }

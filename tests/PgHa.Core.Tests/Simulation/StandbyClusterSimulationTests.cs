@@ -23,20 +23,23 @@ public sealed class StandbyClusterSimulationTests
         var violations = new ConcurrentBag<string>();
         var leaderChanges = 0L;
         var promoted = 0;
+        var underFaults = 0;
         Parallel.For(1, seeds + 1, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, seed =>
         {
             var result = new SimulationRun(seed, new SimulationOptions { Nodes = nodes, StandbyCluster = true }).Run();
             Interlocked.Add(ref leaderChanges, result.StandbyLeaderChanges);
             if (result.PromotedOutOfStandby) Interlocked.Increment(ref promoted);
+            if (result.SectionRemovedUnderFaults) Interlocked.Increment(ref underFaults);
             if (result.Violation is not null)
                 violations.Add($"seed {seed} ({result.Settings}): {result.Violation} — replay with scripts/simulate --seed {seed} --nodes {nodes} --standby-cluster");
         });
-        TestContext.Out.WriteLine($"{leaderChanges} standby leader changes, {promoted} promotions out of the standby cluster over {seeds} seeds");
+        TestContext.Out.WriteLine($"{leaderChanges} standby leader changes, {promoted} promotions out of the standby cluster ({underFaults} with the section removed under faults) over {seeds} seeds");
         using (Assert.EnterMultipleScope())
         {
             Assert.That(violations, Is.Empty);
             Assert.That(promoted, Is.EqualTo(seeds), "every seed ends with the standby cluster promoted, or the second half proves nothing");
             Assert.That(leaderChanges, Is.GreaterThan(seeds / 4), "the faults must move the standby leader in many seeds, or the run proves nothing");
+            Assert.That(underFaults, Is.GreaterThan(seeds / 3), "many promotions must happen while faults go on, or the run proves little");
         }
     }
 
