@@ -11,6 +11,7 @@ var trace = false;
 var sync = false;
 var strict = false;
 var failsafe = false;
+var standby = false;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -23,6 +24,7 @@ for (var i = 0; i < args.Length; i++)
         case "--sync": sync = true; break;
         case "--strict": sync = true; strict = true; break;
         case "--failsafe": failsafe = true; break;
+        case "--standby-cluster": standby = true; break;
         case "-h" or "--help":
             Console.WriteLine("""
                 Usage: simulate [--seeds N] [--start S] [--nodes K] [--seed S]
@@ -34,6 +36,10 @@ for (var i = 0; i < args.Length; i++)
                   --strict    synchronous_mode_strict too
                   --failsafe  failsafe_mode on: a leader cut off from the DCS keeps writing while every member confirms
                               it; a writer may outlive its lock only while no other node took the lock
+                  --standby-cluster
+                              run as a standby cluster of a simulated remote primary (remote outages, partitions,
+                              timeline switches too); the operator removes standby_cluster during the second fault
+                              phase; nobody may write before that, only the standby leader may follow the remote
                 Last line: seeds=N cycles=C violations=V cycles_per_s=R
                 """);
             return 0;
@@ -44,11 +50,13 @@ for (var i = 0; i < args.Length; i++)
 }
 if (nodes is < 2 or > 9) { Console.Error.WriteLine("simulate: --nodes must be between 2 and 9"); return 2; }
 if (single is { } s) { start = s; seeds = 1; }
+if (standby && (sync || failsafe)) { Console.Error.WriteLine("simulate: --standby-cluster cannot be combined with --sync, --strict or --failsafe"); return 2; }
 
-var options = new SimulationOptions { Nodes = nodes, Trace = trace, SynchronousMode = sync, SynchronousModeStrict = strict, FailsafeMode = failsafe };
+var options = new SimulationOptions { Nodes = nodes, Trace = trace, SynchronousMode = sync, SynchronousModeStrict = strict, FailsafeMode = failsafe, StandbyCluster = standby };
 var sw = Stopwatch.StartNew();
 long cycles = 0, violations = 0, done = 0;
 var maxHeal = TimeSpan.Zero;
+long standbyLeaderChanges = 0, promotedOutOfStandby = 0, removedUnderFaults = 0;
 var gate = new object();
 Parallel.For(start, start + seeds, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, seed =>
 {
@@ -58,11 +66,14 @@ Parallel.For(start, start + seeds, new ParallelOptions { MaxDegreeOfParallelism 
         cycles += result.Cycles;
         done++;
         if (result.HealTime > maxHeal) maxHeal = result.HealTime;
+        standbyLeaderChanges += result.StandbyLeaderChanges;
+        if (result.PromotedOutOfStandby) promotedOutOfStandby++;
+        if (result.SectionRemovedUnderFaults) removedUnderFaults++;
         if (result.Violation is not null)
         {
             violations++;
             Console.WriteLine($"VIOLATION seed={seed} {result.Settings}: {result.Violation}");
-            Console.WriteLine($"  replay: scripts/simulate --seed {seed} --nodes {nodes}{(strict ? " --strict" : sync ? " --sync" : "")}{(failsafe ? " --failsafe" : "")}");
+            Console.WriteLine($"  replay: scripts/simulate --seed {seed} --nodes {nodes}{(strict ? " --strict" : sync ? " --sync" : "")}{(failsafe ? " --failsafe" : "")}{(standby ? " --standby-cluster" : "")}");
             if (trace) foreach (var line in result.Trace) Console.WriteLine("  " + line);
         }
         else if (trace)
@@ -74,6 +85,7 @@ Parallel.For(start, start + seeds, new ParallelOptions { MaxDegreeOfParallelism 
 });
 var rate = cycles / Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"max_heal_s={maxHeal.TotalSeconds:0.0}"));
+if (standby) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"standby_leader_changes={standbyLeaderChanges} promoted_out_of_standby={promotedOutOfStandby} removed_under_faults={removedUnderFaults}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seeds={seeds} cycles={cycles} violations={violations} cycles_per_s={rate:0}"));
 return violations == 0 ? 0 : 1;
 

@@ -116,14 +116,52 @@ public sealed class SimPostgresControl(SimScheduler scheduler, SimActor actor, S
         Task.FromResult<IReadOnlyDictionary<string, long>>(new Dictionary<string, long>());
 
     /// <inheritdoc />
-    /// <remarks>The simulation runs no remote cluster: a standby_cluster configuration is refused.</remarks>
-    public Task CreateReplicaFromRemoteAsync(StandbyClusterConfig remote, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("the simulation models no remote primary: standby_cluster cannot be simulated");
+    /// <remarks>A pg_basebackup of <see cref="Remote"/>; it fails while the remote cannot be reached from this node.</remarks>
+    public async Task CreateReplicaFromRemoteAsync(StandbyClusterConfig remote, CancellationToken cancellationToken)
+    {
+        var source = RemoteFor(remote);
+        await Delay(1.0).ConfigureAwait(false);
+        if (!source.Reachable(NodeIndex)) throw new InvalidOperationException($"the remote primary {remote.Describe()} cannot be reached");
+        server.AdoptHistoryOf(source.Server, source.Server.Lsn);
+        server.Initialized = true;
+        server.Role = PostgresRole.Replica;
+        server.Upstream = source.UpstreamName;
+        server.Running = false;
+    }
 
     /// <inheritdoc />
-    /// <remarks>The simulation runs no remote cluster: a standby_cluster configuration is refused.</remarks>
-    public Task FollowRemotePrimaryAsync(StandbyClusterConfig remote, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("the simulation models no remote primary: standby_cluster cannot be simulated");
+    /// <remarks>
+    /// Like the real controller: recovery settings point at the remote (reloaded, or the server is started), without a
+    /// divergence check and whether or not the remote answers — streaming resumes when it does (the run's WAL ticks).
+    /// </remarks>
+    public async Task FollowRemotePrimaryAsync(StandbyClusterConfig remote, CancellationToken cancellationToken)
+    {
+        var source = RemoteFor(remote);
+        if (!server.Initialized) throw new InvalidOperationException("the data directory holds no initialized cluster");
+        if (server.Running && server.Role == PostgresRole.Primary)
+            throw new InvalidOperationException("refusing to reconfigure a running primary as a standby leader (demote it first)");
+        server.Role = PostgresRole.Replica;
+        server.Upstream = source.UpstreamName;
+        if (!server.Running)
+        {
+            await Delay(0.3).ConfigureAwait(false);
+            server.Running = true;
+        }
+    }
+
+    /// <summary>The standby cluster's remote primary, when the run models one.</summary>
+    public SimRemotePrimary? Remote { get; set; }
+
+    /// <summary>Position of this node in the run (which links to the remote work).</summary>
+    public int NodeIndex { get; set; }
+
+    private SimRemotePrimary RemoteFor(StandbyClusterConfig remote)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        if (Remote is null) throw new NotSupportedException("this run models no remote primary: run it with SimulationOptions.StandbyCluster");
+        if (!remote.Equals(Remote.Section)) throw new InvalidOperationException($"standby_cluster points at {remote.Describe()}, which the simulation does not run");
+        return Remote;
+    }
 
     /// <inheritdoc />
     public Task<IReadOnlyList<TimelineHistoryEntry>> ReadTimelineHistoryAsync(int timeline, CancellationToken cancellationToken) =>

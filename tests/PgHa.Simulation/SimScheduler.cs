@@ -90,7 +90,14 @@ public sealed class SimScheduler
     /// <summary>SIGCONT: the actor runs again now; work it could not do while stopped is queued in order.</summary>
     public void Resume(SimActor actor)
     {
-        if (actor.StalledUntilTicks > NowTicks) return; // stopped again for longer; a later check resumes it
+        if (actor.StalledUntilTicks > NowTicks)
+        {
+            // Stopped again for longer while stopped: continue it when that stop ends. (Without this, pending work
+            // arriving during the longer stop found a resume already "scheduled" and the agent stayed stopped until
+            // the run healed everything — found by the standby cluster checker.)
+            At(actor.StalledUntilTicks, null, () => Resume(actor));
+            return;
+        }
         var deferred = actor.Deferred.ToArray();
         actor.Deferred.Clear();
         foreach (var action in deferred) At(NowTicks, actor, action);

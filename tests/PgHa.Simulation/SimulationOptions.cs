@@ -47,6 +47,16 @@ public sealed record SimulationOptions
     public bool BrokenFailsafeConfirmation { get; init; }
     /// <summary>Planted: replicas accept <c>POST /failsafe</c> but forget the promise (they race and promote at once).</summary>
     public bool ForgetfulFailsafeReplicas { get; init; }
+    /// <summary>
+    /// Run as a standby cluster (<c>standby_cluster</c> in the dynamic configuration) of a simulated remote primary,
+    /// with remote faults on top of the usual ones (remote outage, node↔remote partition, remote timeline switch). After
+    /// a first fault phase and a heal, the cluster must settle with one standby leader following the remote and every
+    /// other member following a member; during the second fault phase the operator removes the section, so the standby
+    /// leader is promoted. The checker adds: no member accepts writes while the section is set; no member other than
+    /// the lock holder keeps following the remote while its agent and the DCS work; the promotion out of the standby
+    /// cluster keeps the usual lag bound. Not combinable with synchronous or failsafe mode.
+    /// </summary>
+    public bool StandbyCluster { get; init; }
     /// <summary>Planted: the write fence does nothing.</summary>
     public bool BrokenFence { get; init; }
     /// <summary>Planted: the DCS lets a node acquire a lock that is still held (promotion without waiting for expiry).</summary>

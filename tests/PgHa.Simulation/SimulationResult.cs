@@ -16,4 +16,10 @@ public sealed record SimulationResult(int Seed, long Cycles, long Events, string
     public int PrePromoteRefusals { get; init; }
     /// <summary>Failsafe mode: how long (virtual time) a primary accepted writes while the DCS lock was free.</summary>
     public TimeSpan WritesWithoutLock { get; init; }
+    /// <summary>Standby cluster: how often the lock moved to another standby leader while standby_cluster was set.</summary>
+    public int StandbyLeaderChanges { get; init; }
+    /// <summary>Standby cluster: a member was promoted after standby_cluster was removed.</summary>
+    public bool PromotedOutOfStandby { get; init; }
+    /// <summary>Standby cluster: standby_cluster was removed while faults were still being injected (not only after the heal).</summary>
+    public bool SectionRemovedUnderFaults { get; init; }
 }

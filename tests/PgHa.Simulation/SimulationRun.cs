@@ -18,7 +18,12 @@ namespace PgHa.Simulation;
 /// means never two writers at once (in failsafe mode: or while the lock is free, never while another node holds it); (2) no automatic promotion of a replica further behind the leader's last published
 /// optime than maximum_lag_on_failover; (4) in synchronous mode, no promotion loses a write whose commit was
 /// acknowledged to a client; (3) after faults stop, exactly one node holds the lock and accepts writes within
-/// <see cref="HealBound"/>, and that stays so.
+/// <see cref="HealBound"/>, and that stays so. A standby cluster (<see cref="SimulationOptions.StandbyCluster"/>) adds
+/// (5) no member accepts writes (nor is promoted) while <c>standby_cluster</c> is set; (6) a member other than the lock
+/// holder follows the remote primary for no longer than <see cref="RemoteFollowerBound"/> while its agent runs and the
+/// DCS works (only the standby leader may; the others cascade from it); (7) after the first heal, within
+/// <see cref="HealBound"/>, the lock holder follows the remote and every other member a member, and that stays so until
+/// the section is removed; and (2) applies to the promotion out of the standby cluster too.
 /// </remarks>
 public sealed class SimulationRun
 {
@@ -36,6 +41,15 @@ public sealed class SimulationRun
     private (long Branch, long Lsn)? _acked;
     private long? _writingWithoutLockSince;
     private long _writesWithoutLockTicks;
+    // Standby cluster: faults of the remote come from a random source of their own, like pre_promote's.
+    private readonly Random _standbyRandom;
+    private readonly JsonObject _rawConfig;
+    private bool _sectionRemoved;
+    private string? _lastStandbyHolder;
+    private int _standbyLeaderChanges;
+    private bool _promotedOutOfStandby;
+    private bool _sectionRemovedUnderFaults;
+    private readonly Dictionary<string, (string Holder, long Since)> _remoteFollowerSince = [];
 
     /// <summary>Sets a run up (nothing runs until <see cref="Run"/>).</summary>
     public SimulationRun(int seed, SimulationOptions options)
@@ -44,6 +58,9 @@ public sealed class SimulationRun
         Options = options;
         _random = new Random(seed);
         _prePromoteRandom = new Random(unchecked(seed * 7919 + 17));
+        _standbyRandom = new Random(unchecked(seed * 104729 + 3));
+        if (options.StandbyCluster && (options.SynchronousMode || options.FailsafeMode))
+            throw new ArgumentException("a standby cluster run cannot be combined with synchronous or failsafe mode", nameof(options));
         Scheduler = new SimScheduler();
         Network = new SimNetwork(_random, options.Nodes);
         Store = new InMemoryDcsStore(new SimTimeProvider(Scheduler, null));
@@ -71,7 +88,11 @@ public sealed class SimulationRun
             // seed stay what they were without it.
             raw["maximum_lag_on_syncnode"] = new Random(seed * 31 + 7).Next(3) switch { 0 => -1, 1 => 16 * 1024, _ => 1024 * 1024 };
         }
+        if (options.StandbyCluster)
+            raw["standby_cluster"] = new JsonObject { ["host"] = "remote.example", ["port"] = 5433, ["primary_slot_name"] = "sim_standby" };
+        _rawConfig = raw;
         Config = ConfigCodec.Parse(PatroniJson.Serialize(raw), default, []);
+        if (options.StandbyCluster) Remote = new SimRemotePrimary(Scheduler, NewSystemId(), Config.StandbyCluster!);
 
         for (var i = 0; i < options.Nodes; i++)
         {
@@ -111,6 +132,8 @@ public sealed class SimulationRun
     public SimNetwork Network { get; }
     /// <summary>The DCS server every node talks to (the shipped in-memory implementation).</summary>
     public InMemoryDcsStore Store { get; }
+    /// <summary>The remote primary of a standby cluster run, or null.</summary>
+    public SimRemotePrimary? Remote { get; }
 
     /// <summary>DCS namespace of the simulated cluster.</summary>
     public const string Namespace = "service";
@@ -139,6 +162,13 @@ public sealed class SimulationRun
     /// </summary>
     public TimeSpan HealBound => Ttl + 3 * LoopWait + 3 * RetryTimeout + TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a member whose agent runs and reaches a working DCS may keep following the remote primary while another
+    /// member holds the lock: it reads the new holder within a cycle (or is woken by the change), then repoints, which
+    /// may take a rewind and a start; two cycles, two retries and 5 s of PostgreSQL work bound that.
+    /// </summary>
+    public TimeSpan RemoteFollowerBound => 2 * LoopWait + 2 * RetryTimeout + TimeSpan.FromSeconds(5);
+
     internal SimPostgresServer? ServerOf(string name) => NodeOf(name)?.Server;
 
     internal SimNode? NodeOf(string name)
@@ -161,6 +191,15 @@ public sealed class SimulationRun
         if (Options.PrePromoteFaults && NodeOf(server.Name) is { LastPrePromoteSucceeded: not true } refused)
             Fail($"{refused.Name} was promoted although its last pre_promote did not succeed");
         Record(server.Name, $"promoted to timeline {server.Timeline} at lsn {server.Lsn}");
+        if (Remote is not null)
+        {
+            // The promotion out of the standby cluster is held to the lag bound below against the standby leader's
+            // last published position, like any failover.
+            if (!_sectionRemoved)
+                Fail($"{server.Name} was promoted while the cluster is a standby cluster (standby_cluster is set)");
+            else
+                _promotedOutOfStandby = true;
+        }
         var cluster = ClusterStateReader.Read(Store.ReadAll(Prefix));
         // Only an explicit failover (no leader named) to this very node may lose data by the operator's choice.
         var request = _lastFailoverRequest is { } raw ? FailoverCodec.Parse(raw, default, []) : null;
@@ -190,6 +229,7 @@ public sealed class SimulationRun
         }
         if (Scheduler.DeterminismBreach is { } breach) Fail(breach);
         var leader = Store.PeekLeader(Prefix);
+        if (Remote is not null) CheckStandbyCluster(Remote, leader?.Holder);
         SimNode? writer = null;
         foreach (var n in _nodes)
         {
@@ -211,20 +251,59 @@ public sealed class SimulationRun
         }
     }
 
+    /// <summary>The standby cluster's invariants (5) and (6), after every event.</summary>
+    private void CheckStandbyCluster(SimRemotePrimary remote, string? holder)
+    {
+        if (!_sectionRemoved)
+        {
+            foreach (var n in _nodes)
+                if (n.Server.AcceptsWrites) Fail($"{n.Name} accepts writes while the cluster is a standby cluster (standby_cluster is set)");
+            if (_bootstrapped && holder is not null && holder != _lastStandbyHolder)
+            {
+                if (_lastStandbyHolder is not null) _standbyLeaderChanges++;
+                _lastStandbyHolder = holder;
+            }
+        }
+        // Another member may follow the remote while the lock is free (the standby cluster is unhealthy), or until it has
+        // seen who took the lock; a frozen or dead agent, or one cut from the DCS, cannot see it.
+        var dcsWorks = !Network.DcsOutage && Network.DcsExtraLatency == TimeSpan.Zero && Network.LostReplyProbability == 0;
+        foreach (var n in _nodes)
+        {
+            var stray = holder is not null && holder != n.Name && n.Server.Running && n.Server.Upstream == remote.UpstreamName;
+            if (!stray || !dcsWorks || !Network.CanReachDcs(n.Index) || !n.AgentAnswers)
+            {
+                _remoteFollowerSince.Remove(n.Name);
+                continue;
+            }
+            if (!_remoteFollowerSince.TryGetValue(n.Name, out var since) || since.Holder != holder)
+            {
+                _remoteFollowerSince[n.Name] = (holder!, Scheduler.NowTicks);
+                continue;
+            }
+            if (Scheduler.NowTicks - since.Since > RemoteFollowerBound.Ticks)
+                Fail($"{n.Name} follows the remote primary although {holder} holds the leader lock, for {TimeSpan.FromTicks(Scheduler.NowTicks - since.Since).TotalSeconds:0.0} s with its agent running and the DCS working (only the standby leader may)");
+        }
+    }
+
     private void OnTick()
     {
+        if (Remote is { Server: var remoteServer } && remoteServer.Running) remoteServer.Lsn += WalBytesPerTick;
         foreach (var n in _nodes)
         {
             var s = n.Server;
             if (s.AcceptsWrites) { s.Lsn += WalBytesPerTick; continue; }
             if (!s.Running || s.Role != PostgresRole.Replica || s.Upstream is null) continue;
-            var up = NodeOf(s.Upstream);
-            if (up is null || !up.Server.Running || !Network.CanReachPeer(n.Index, up.Index) || !s.IsOnHistoryOf(up.Server)) continue;
+            SimPostgresServer? up;
+            if (Remote is not null && s.Upstream == Remote.UpstreamName)
+                up = Remote.Reachable(n.Index) ? Remote.Server : null;
+            else
+                up = NodeOf(s.Upstream) is { } node && node.Server.Running && Network.CanReachPeer(n.Index, node.Index) ? node.Server : null;
+            if (up is null || !s.IsOnHistoryOf(up)) continue;
             // Synchronous mode: standbys stutter now and then, so an acknowledgement really depends on who confirmed.
             if (Options.SynchronousMode && _random.Next(3) == 0) continue;
             // Streaming follows the upstream across its timeline switch, as PostgreSQL does when it is a child timeline.
-            if (s.Branch != up.Server.Branch) s.AdoptHistoryOf(up.Server, s.Lsn);
-            if (up.Server.Lsn > s.Lsn) s.Lsn = up.Server.Lsn;
+            if (s.Branch != up.Branch) s.AdoptHistoryOf(up, s.Lsn);
+            if (up.Lsn > s.Lsn) s.Lsn = up.Lsn;
         }
         if (Options.SynchronousMode)
         {
@@ -301,38 +380,28 @@ public sealed class SimulationRun
         _bootstrapped = true;
 
         var cyclesTarget = Options.MinCycles;
-        if (Options.Faults)
+        TimeSpan healed;
+        if (Remote is null)
         {
-            // Faults until 70% of the cycle budget is spent, then heal.
-            while (_violation is null && TotalCycles() < cyclesTarget * 7 / 10)
-            {
-                InjectFault();
-                if (Options.PrePromoteFaults) InjectPrePromoteRefusal();
-                Scheduler.RunUntil(Scheduler.NowTicks + RandomSpan(TimeSpan.FromSeconds(0.5), 2 * Ttl).Ticks);
-            }
-            HealEverything();
+            if (Options.Faults) FaultPhase(cyclesTarget * 7 / 10, minRounds: 0, removeSection: false);
+            healed = Converge(OneLeader, "no single leader");
         }
-
-        // Convergence: exactly one leader within the bound, and it stays. Work already under way when the faults
-        // stopped (a DCS request whose reply was lost, a switchover the operator asked for) may still change
-        // leadership once: stability is required only after that has settled.
-        var healStart = Scheduler.NowTicks;
-        var healed = TimeSpan.MinValue;
-        var settled = healStart + (RetryTimeout + 2 * LoopWait + TimeSpan.FromSeconds(3)).Ticks;
-        var limit = healStart + HealBound.Ticks;
-        while (_violation is null && Scheduler.NowTicks < limit)
+        else
         {
-            Scheduler.RunUntil(Scheduler.NowTicks + TimeSpan.FromMilliseconds(100).Ticks);
-            if (OneLeader())
+            // A standby cluster: faults, heal, one standby leader that stays; then faults again, during which the
+            // operator removes standby_cluster (promotion), heal, one writable leader that stays.
+            if (Options.Faults) FaultPhase(cyclesTarget * 7 / 20, minRounds: 3, removeSection: false);
+            Converge(OneStandbyLeader, "no single standby leader following the remote");
+            var calmUntil = Scheduler.NowTicks + (Ttl + LoopWait).Ticks;
+            while (_violation is null && Scheduler.NowTicks < calmUntil)
             {
-                if (healed == TimeSpan.MinValue) healed = TimeSpan.FromTicks(Scheduler.NowTicks - healStart);
-                if (Scheduler.NowTicks >= settled) break;
+                Scheduler.RunUntil(Scheduler.NowTicks + TimeSpan.FromSeconds(1).Ticks);
+                if (!OneStandbyLeader()) Fail($"standby leadership changed after the cluster healed: {Describe()}");
             }
-            else if (Scheduler.NowTicks < settled)
-                healed = TimeSpan.MinValue;
+            if (Options.Faults) FaultPhase(cyclesTarget * 7 / 10, minRounds: 3, removeSection: true);
+            if (!_sectionRemoved) RemoveStandbySection();
+            healed = Converge(OneLeader, "no single leader after standby_cluster was removed");
         }
-        if (_violation is null && healed == TimeSpan.MinValue)
-            Fail($"no single leader {HealBound.TotalSeconds:0} s after faults stopped: {Describe()}");
         var stableUntil = Scheduler.NowTicks + (2 * Ttl + 2 * LoopWait).Ticks;
         while (_violation is null && (Scheduler.NowTicks < stableUntil || TotalCycles() < cyclesTarget))
         {
@@ -348,13 +417,82 @@ public sealed class SimulationRun
         {
             PrePromoteRefusals = _nodes.Sum(n => n.PrePromoteRefusals),
             WritesWithoutLock = TimeSpan.FromTicks(_writesWithoutLockTicks),
+            StandbyLeaderChanges = _standbyLeaderChanges,
+            PromotedOutOfStandby = _promotedOutOfStandby,
+            SectionRemovedUnderFaults = _sectionRemovedUnderFaults,
         };
+    }
+
+    /// <summary>Injects faults until the nodes have run <paramref name="untilCycles"/> cycles (and at least <paramref name="minRounds"/> rounds), then heals.</summary>
+    private void FaultPhase(long untilCycles, int minRounds, bool removeSection)
+    {
+        var rounds = 0;
+        while (_violation is null && (TotalCycles() < untilCycles || rounds < minRounds))
+        {
+            rounds++;
+            InjectFault();
+            if (Options.PrePromoteFaults) InjectPrePromoteRefusal();
+            if (Remote is not null)
+            {
+                InjectRemoteFault(Remote);
+                // The operator promotes the standby cluster at a random moment of the phase, faults or not.
+                if (removeSection && !_sectionRemoved && _standbyRandom.Next(4) == 0)
+                {
+                    RemoveStandbySection();
+                    _sectionRemovedUnderFaults = true;
+                }
+            }
+            Scheduler.RunUntil(Scheduler.NowTicks + RandomSpan(TimeSpan.FromSeconds(0.5), 2 * Ttl).Ticks);
+        }
+        HealEverything();
+    }
+
+    /// <summary>
+    /// Convergence: <paramref name="converged"/> within <see cref="HealBound"/>. Work already under way when the faults
+    /// stopped (a DCS request whose reply was lost, a switchover the operator asked for) may still change leadership
+    /// once: stability is required only after that has settled. Returns how long it took.
+    /// </summary>
+    private TimeSpan Converge(Func<bool> converged, string failure)
+    {
+        var healStart = Scheduler.NowTicks;
+        var healed = TimeSpan.MinValue;
+        var settled = healStart + (RetryTimeout + 2 * LoopWait + TimeSpan.FromSeconds(3)).Ticks;
+        var limit = healStart + HealBound.Ticks;
+        while (_violation is null && Scheduler.NowTicks < limit)
+        {
+            Scheduler.RunUntil(Scheduler.NowTicks + TimeSpan.FromMilliseconds(100).Ticks);
+            if (converged())
+            {
+                if (healed == TimeSpan.MinValue) healed = TimeSpan.FromTicks(Scheduler.NowTicks - healStart);
+                if (Scheduler.NowTicks >= settled) break;
+            }
+            else if (Scheduler.NowTicks < settled)
+                healed = TimeSpan.MinValue;
+        }
+        if (_violation is null && healed == TimeSpan.MinValue)
+            Fail($"{failure} {HealBound.TotalSeconds:0} s after faults stopped: {Describe()}");
+        return healed;
+    }
+
+    /// <summary>The operator's <c>patronictl edit-config</c> removing <c>standby_cluster</c>: the standby leader is to promote.</summary>
+    private void RemoveStandbySection()
+    {
+        var raw = (JsonObject)_rawConfig.DeepClone();
+        raw.Remove("standby_cluster");
+        Store.TryWrite(Prefix, ClusterKeys.Config, PatroniJson.Serialize(raw), Dcs.WriteCondition.Always);
+        _sectionRemoved = true;
+        Record("FAULT", $"operator removed standby_cluster (standby leader: {Store.PeekLeader(Prefix)?.Holder ?? "none"})");
     }
 
     private long TotalCycles() => _nodes.Sum(n => n.Cycles);
 
-    private bool Bootstrapped() => Store.PeekLeader(Prefix) is { } l && NodeOf(l.Holder) is { Server.AcceptsWrites: true }
+    private bool Bootstrapped() => Store.PeekLeader(Prefix) is { } l
+        && (Remote is null ? NodeOf(l.Holder) is { Server.AcceptsWrites: true } : NodeOf(l.Holder) is { Server.Upstream: var up } && up == Remote.UpstreamName)
         && _nodes.All(n => n.Server is { Initialized: true, Running: true });
+
+    /// <summary>A standby cluster at rest: the lock holder follows the remote, every other member streams from a member, nobody writes.</summary>
+    private bool OneStandbyLeader() => Remote is not null && Store.PeekLeader(Prefix) is { } l && _nodes.All(n => n.Server is { Running: true, Role: PostgresRole.Replica }
+        && (n.Name == l.Holder ? n.Server.Upstream == Remote.UpstreamName : n.Server.Upstream is { } up && NodeOf(up) is not null));
 
     private bool OneLeader()
     {
@@ -363,7 +501,8 @@ public sealed class SimulationRun
     }
 
     private string Describe() => string.Join("; ", _nodes.Select(n =>
-        $"{n.Name}:{(n.Server.Running ? "up" : "down")}/{n.Server.Role}/tl{n.Server.Timeline}/lsn{n.Server.Lsn}/{(n.Agent is null ? "agent-dead" : "agent-ok")}"))
+        $"{n.Name}:{(n.Server.Running ? "up" : "down")}/{n.Server.Role}/tl{n.Server.Timeline}/lsn{n.Server.Lsn}/{(n.Agent is null ? "agent-dead" : "agent-ok")}"
+        + (Remote is not null && n.Server.Upstream == Remote.UpstreamName ? "/follows-remote" : n.Server.Upstream is { } up ? "/follows-" + up : "")))
         + $"; lock={(Store.PeekLeader(Prefix)?.Holder ?? "free")}";
 
     private TimeSpan RandomSpan(TimeSpan min, TimeSpan max) => min + TimeSpan.FromTicks((long)(_random.NextDouble() * Math.Max(0, (max - min).Ticks)));
@@ -460,9 +599,40 @@ public sealed class SimulationRun
         Record("FAULT", what);
     }
 
+    /// <summary>Faults of the remote primary, drawn from their own random source so the other faults of a seed stay the same.</summary>
+    private void InjectRemoteFault(SimRemotePrimary remote)
+    {
+        var duration = TimeSpan.FromTicks((long)(_standbyRandom.NextDouble() * 2.5 * Ttl.Ticks)) + TimeSpan.FromSeconds(0.5);
+        string what;
+        switch (_standbyRandom.Next(6))
+        {
+            case 0:
+                what = $"remote primary unreachable for {duration.TotalSeconds:0.0}s";
+                remote.Down = true;
+                Later(duration, what, () => remote.Down = false);
+                break;
+            case 1:
+            {
+                var node = _nodes[_standbyRandom.Next(_nodes.Count)];
+                what = $"partition {node.Name} from the remote primary for {duration.TotalSeconds:0.0}s";
+                remote.SetCut(node.Index, true);
+                Later(duration, what, () => remote.SetCut(node.Index, false));
+                break;
+            }
+            case 2:
+                remote.SwitchTimeline();
+                what = $"remote primary switched to timeline {remote.Server.Timeline} at lsn {remote.Server.Lsn}";
+                break;
+            default:
+                return;
+        }
+        Record("FAULT", what);
+    }
+
     private void HealEverything()
     {
         Network.HealAll();
+        Remote?.HealAll();
         foreach (var n in _nodes)
         {
             n.PrePromoteRefuses = false;
