@@ -92,7 +92,7 @@ public sealed class ReplicaMethodClusterTests
     }
 
     [Test]
-    public async Task A_failing_restore_falls_back_to_basebackup_and_a_no_leader_restore_catches_up_by_streaming_from_the_returning_leader()
+    public async Task A_failing_restore_falls_back_to_basebackup_a_no_leader_restore_catches_up_from_the_returning_leader_and_a_restore_wins_with_a_leader()
     {
         // 1. No backup exists while the cluster starts: restore_backup exits 1 on both replicas, basebackup creates them.
         var health = await _cluster.WaitForHealthyAsync(TimeSpan.FromSeconds(150), "bootstrap with restore_backup failing");
@@ -150,6 +150,22 @@ public sealed class ReplicaMethodClusterTests
             Assert.That(await WaitAsyncBool(async () => (await writer.MissingOnAsync(Node3)).Count == 0), Is.True,
                 Because($"every acknowledged row ({writer.Acks.Count}) written after the backup reaches node3"));
             Report($"node3 restored without a leader; {writer.Acks.Count} rows written after the backup arrived by streaming from {healed.Leader.Name}");
+
+            // 5. With a leader, the first method still wins over basebackup: node3 loses its data again while rows are written.
+            await using var second = new Writer(_cluster, firstId: 1_000_000);
+            Assert.That(await Node3.StopAgentAsync(TimeSpan.FromSeconds(30)), Is.True, Because("node3 stops on SIGTERM"));
+            Directory.Delete(Node3.DataDir, recursive: true);
+            second.Start();
+            Node3.StartAgent();
+            await WaitAsync("node3 is restored from the backup again, with the leader running", async () =>
+                File.Exists(Path.Combine(Node3.DataDir, MarkerFile)) && await _cluster.ObserveAsync() is { Health: { } h } && h.Replicas.Contains(Node3));
+            await second.StopAsync();
+            var marker = await File.ReadAllTextAsync(Path.Combine(Node3.DataDir, MarkerFile));
+            Assert.That(marker, Does.Contain($"connstring=[dbname=postgres user=replicator host=127.0.0.1 port={healed.Leader.PgPort}]"),
+                Because("with a leader, restore_backup gets a connection string to it"));
+            Assert.That(await WaitAsyncBool(async () => (await writer.MissingOnAsync(Node3)).Count == 0 && (await second.MissingOnAsync(Node3)).Count == 0), Is.True,
+                Because($"the rows of both writers ({writer.Acks.Count} + {second.Acks.Count}) reach node3"));
+            Report($"node3 restored with the leader running; {second.Acks.Count} more rows arrived");
         }
     }
 
