@@ -1,3 +1,4 @@
+using PgHa.Cluster;
 using PgHa.Decisions;
 
 namespace PgHa.Postgres.Tests;
@@ -137,6 +138,84 @@ public sealed class ReplicaMethodTests : PgTestBase
         await b.Controller.FollowAsync(null, CancellationToken.None);
         Assert.That(b.Scalar<long>("SELECT count(*) FROM t"), Is.EqualTo(42));
         Assert.That(b.Scalar<bool>("SELECT pg_is_in_recovery()"), Is.True);
+    }
+
+    [Test]
+    public async Task A_standby_leader_clones_the_remote_with_standby_cluster_create_replica_methods_not_the_local_list()
+    {
+        var remote = Node("remote-a");
+        await remote.StartNewPrimaryAsync();
+        remote.Execute("CREATE TABLE t AS SELECT generate_series(1, 300) AS x");
+        string marker = "";
+        var leader = Node("standby-b", o =>
+        {
+            var script = Script(o, "restore.sh", m => marker = m, """
+                datadir=""; connstring=""
+                for arg in "$@"; do
+                  case "$arg" in
+                    --datadir=*) datadir="${arg#--datadir=}" ;;
+                    --connstring=*) connstring="${arg#--connstring=}" ;;
+                  esac
+                done
+                exec BIN/pg_basebackup -D "$datadir" -d "$connstring" -X stream -c fast --no-sync
+                """);
+            // The local list (ordinary clones) is basebackup alone; the section below is not in it.
+            o.CreateReplicaMethods = [ReplicaCreationMethod.Basebackup];
+            o.OtherReplicaMethods = [new ReplicaCreationMethod("restore_backup") { Command = script }];
+        });
+        var section = new StandbyClusterConfig { Host = "127.0.0.1", Port = remote.Port, CreateReplicaMethods = ["restore_backup", "basebackup"] };
+
+        await leader.Controller.CreateReplicaFromRemoteAsync(section, CancellationToken.None);
+
+        Assert.That(File.Exists(marker), Is.True, "the standby cluster's first method ran");
+        Assert.That(File.ReadAllLines(marker), Does.Contain($"--connstring=dbname=postgres user=postgres host=127.0.0.1 port={remote.Port}"), "its connection string names the remote");
+        var log = leader.Logger.Collector.GetSnapshot();
+        Assert.That(log.Any(r => r.Id.Id == ReplicaMethodEventId.MethodSucceeded && r.Message.Contains("restore_backup", StringComparison.Ordinal)), Is.True);
+        Assert.That(log.Any(r => r.Id.Id == PostgresEventId.CloneStarted), Is.False, "pg_basebackup of the controller itself did not run");
+        var cloned = await leader.StatusAsync();
+        Assert.That((cloned.DataDirectory, cloned.Role, cloned.SystemId),
+            Is.EqualTo((DataDirectoryState.Initialized, PostgresRole.Replica, (await remote.StatusAsync()).SystemId)));
+
+        await leader.Controller.FollowRemotePrimaryAsync(section, CancellationToken.None);
+        remote.Execute("INSERT INTO t VALUES (301)");
+        Assert.That(await PgNode.WaitUntilAsync(() => leader.Scalar<long>("SELECT count(*) FROM t") == 301, TimeSpan.FromSeconds(20)), Is.True, "the standby leader streams from the remote");
+        Assert.That((await leader.StatusAsync()).Upstream, Is.EqualTo(section.UpstreamName));
+    }
+
+    [Test]
+    public async Task A_standby_cluster_fed_only_by_restore_command_is_seeded_by_its_no_leader_method()
+    {
+        var a = Node("remote-a");
+        await a.StartNewPrimaryAsync();
+        a.Execute("CREATE TABLE t AS SELECT generate_series(1, 17) AS x");
+        var backup = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(a.Options.DataDirectory))!, "backup");
+        PgTestEnvironment.Run(Path.Combine(Bin, "pg_basebackup"), "-D", backup, "-h", "127.0.0.1", "-p", a.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-U", "postgres", "-X", "stream", "-c", "fast", "--no-sync");
+        await a.Controller.StopForDemoteAsync(DemoteMode.Immediate, CancellationToken.None);
+
+        string marker = "";
+        var b = Node("standby-b", o =>
+        {
+            var script = Script(o, "restore.sh", m => marker = m, $$"""
+                for arg in "$@"; do case "$arg" in --datadir=*) d="${arg#--datadir=}" ;; esac; done
+                cp -a '{{backup}}/.' "$d/"
+                """);
+            o.OtherReplicaMethods = [new ReplicaCreationMethod("restore_backup") { Command = script, NoLeader = true }];
+        });
+        var archiveOnly = new StandbyClusterConfig { RestoreCommand = "false", CreateReplicaMethods = ["basebackup", "restore_backup"] };
+
+        await b.Controller.CreateReplicaFromRemoteAsync(archiveOnly, CancellationToken.None);
+
+        Assert.That(File.ReadAllLines(marker), Does.Contain("--connstring="), "no host: an empty connection string");
+        Assert.That(b.Logger.Collector.GetSnapshot().Any(r => r.Id.Id == ReplicaMethodEventId.MethodSkipped && r.Message.Contains("basebackup", StringComparison.Ordinal)), Is.True);
+        await b.Controller.FollowRemotePrimaryAsync(archiveOnly, CancellationToken.None);
+        Assert.That(b.Scalar<long>("SELECT count(*) FROM t"), Is.EqualTo(17));
+        Assert.That((b.Scalar<string>("SHOW restore_command"), b.Scalar<string>("SHOW primary_conninfo")), Is.EqualTo(("false", "")));
+
+        // Without a no_leader method such a section cannot be cloned: a clear refusal, the data directory untouched.
+        var c = Node("standby-c");
+        var refused = Assert.ThrowsAsync<InvalidOperationException>(() => c.Controller.CreateReplicaFromRemoteAsync(archiveOnly with { CreateReplicaMethods = ["basebackup"] }, CancellationToken.None));
+        Assert.That(refused!.Message, Does.Contain("none of its create_replica_methods is marked no_leader"));
     }
 
     [Test]

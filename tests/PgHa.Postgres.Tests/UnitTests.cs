@@ -246,3 +246,64 @@ public sealed class FencerScriptTests
         Assert.That(b, Is.GreaterThanOrEqualTo(a));
     }
 }
+
+/// <summary>
+/// Which methods a standby cluster's clone of its remote tries (Patroni: <c>standby_cluster.create_replica_methods</c>,
+/// each with its local <c>postgresql.&lt;name&gt;</c> section; <c>basebackup</c> when the list is empty).
+/// </summary>
+public sealed class StandbyReplicaMethodsTests
+{
+    private static readonly ReplicaCreationMethod Restore = new("restore_backup") { Command = "/usr/local/bin/restore --latest", NoLeader = true };
+    private static readonly ReplicaCreationMethod WalG = new("wal_g") { Command = "wal-g backup-fetch", KeepData = true };
+
+    private static PostgresControllerOptions Options() => new()
+    {
+        // The local list the members of an ordinary cluster use; a standby cluster's clone must not follow it.
+        CreateReplicaMethods = [WalG, ReplicaCreationMethod.Basebackup],
+        OtherReplicaMethods = [Restore],
+    };
+
+    private static IEnumerable<TestCaseData> Cases()
+    {
+        yield return new TestCaseData(Array.Empty<string>(), new[] { "basebackup:basebackup" }).SetName("An empty list means basebackup alone, not the local list");
+        yield return new TestCaseData(new[] { "basebackup" }, new[] { "basebackup:basebackup" }).SetName("basebackup alone, though the local list starts with wal_g");
+        yield return new TestCaseData(new[] { "restore_backup", "basebackup" }, new[] { "restore_backup:/usr/local/bin/restore --latest:no_leader", "basebackup:basebackup" })
+            .SetName("A section the local list does not name is used, in the section's order");
+        yield return new TestCaseData(new[] { "basebackup", "wal_g" }, new[] { "basebackup:basebackup", "wal_g:wal-g backup-fetch:keep_data" })
+            .SetName("A method of the local list keeps its section and takes the standby list's position");
+        yield return new TestCaseData(new[] { "pgbackrest", "pgbackrest" }, new[] { "pgbackrest:pgbackrest" })
+            .SetName("A name without a section runs as a command of that name (once)");
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void The_standby_clusters_list_decides_with_the_local_sections(string[] standbyList, string[] expected)
+    {
+        var methods = Options().ReplicaMethodsFor(new StandbyClusterConfig { Host = "10.0.0.9", CreateReplicaMethods = [.. standbyList] });
+        Assert.That(methods.Select(Describe), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void Only_no_leader_methods_count_as_working_without_a_host()
+    {
+        var methods = Options().ReplicaMethodsFor(new StandbyClusterConfig { RestoreCommand = "cp /archive/%f %p", CreateReplicaMethods = ["basebackup", "restore_backup", "wal_g"] });
+        Assert.That(methods.Where(m => m.WorksWithoutLeader).Select(m => m.Name), Is.EqualTo(new[] { "restore_backup" }));
+    }
+
+    [Test]
+    public void A_section_defined_twice_or_named_basebackup_is_refused()
+    {
+        var o = Options();
+        o.DataDirectory = "/var/lib/postgresql/15/main";
+        o.Scope = "batman";
+        o.MemberName = "node1";
+        o.OtherReplicaMethods = [new ReplicaCreationMethod("wal_g") { Command = "x" }, new ReplicaCreationMethod("basebackup"), new ReplicaCreationMethod("broken") { Command = "'unterminated" }];
+        var failures = new PostgresControllerOptionsValidator().Validate(null, o).Failures!.ToList();
+        Assert.That(failures, Has.Some.Contains("replica method 'wal_g' is defined twice"));
+        Assert.That(failures, Has.Some.Contains("replica method section 'basebackup'"));
+        Assert.That(failures, Has.Some.Contains("postgresql.broken.command"));
+    }
+
+    private static string Describe(ReplicaCreationMethod m) =>
+        m.IsBasebackup ? "basebackup:basebackup"
+        : string.Join(':', new[] { m.Name, m.Command ?? m.Name, m.NoLeader ? "no_leader" : null, m.KeepData ? "keep_data" : null }.OfType<string>());
+}

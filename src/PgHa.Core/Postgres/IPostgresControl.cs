@@ -73,9 +73,9 @@ public interface IPostgresControl
     Task<IReadOnlyList<TimelineHistoryEntry>> ReadTimelineHistoryAsync(int timeline, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Standby cluster bootstrap: clones the data directory from the remote primary of <paramref name="remote"/>
-    /// (<c>pg_basebackup</c> from its host and port with the replication credentials) and leaves it configured to follow
-    /// that remote (not started).
+    /// Standby cluster bootstrap: creates the data directory from the remote primary of <paramref name="remote"/> with
+    /// the section's <c>create_replica_methods</c> (default <c>basebackup</c>: <c>pg_basebackup</c> from its host and
+    /// port with the replication credentials) and leaves it configured to follow that remote (not started).
     /// </summary>
     Task CreateReplicaFromRemoteAsync(StandbyClusterConfig remote, CancellationToken cancellationToken);
 

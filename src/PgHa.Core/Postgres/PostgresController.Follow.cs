@@ -251,7 +251,7 @@ public sealed partial class PostgresController
         {
             PostgresLog.RewindFailed(_logger, upstream.Name, error, "removing the data directory and cloning it afresh (remove_data_directory_on_rewind_failure)");
             WipeDataDirectory($"diverged from {upstream.Name} and could not be rewound");
-            await CloneFromAsync(upstream, ct).ConfigureAwait(false);
+            await CloneFromAsync(upstream, _options.EffectiveReplicaMethods, ct).ConfigureAwait(false);
             return;
         }
         PostgresLog.RewindFailed(_logger, upstream.Name, error, "starting it as it is; it will not stream until it is rewound or reinitialized");

@@ -32,10 +32,14 @@ public sealed partial class PostgresController
     public async Task CreateReplicaAsync(Member? source, CancellationToken cancellationToken)
     {
         ClearForNewData("create a replica");
-        await CloneFromAsync(source, cancellationToken).ConfigureAwait(false);
+        await CloneFromAsync(source, _options.EffectiveReplicaMethods, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task CloneFromAsync(Member? source, CancellationToken ct)
+    /// <summary>
+    /// Tries <paramref name="methods"/> in order against <paramref name="source"/> (null: only the <c>no_leader</c>
+    /// ones), then writes a replica's configuration following it.
+    /// </summary>
+    private async Task CloneFromAsync(Member? source, IReadOnlyList<ReplicaCreationMethod> methods, CancellationToken ct)
     {
         (string Host, int Port)? endpoint = source is null ? null : Endpoint(source);
         var started = Stopwatch.StartNew();
@@ -45,7 +49,7 @@ public sealed partial class PostgresController
         var winnerIsBasebackup = false;
         try
         {
-            foreach (var method in _options.EffectiveReplicaMethods)
+            foreach (var method in methods)
             {
                 if (endpoint is null && !method.WorksWithoutLeader)
                 {

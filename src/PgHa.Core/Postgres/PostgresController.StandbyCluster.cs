@@ -8,17 +8,22 @@ public sealed partial class PostgresController
 {
     /// <inheritdoc />
     /// <remarks>
-    /// The same <c>pg_basebackup</c> as <see cref="CreateReplicaAsync"/> (replication credentials, basebackup options),
-    /// against the remote's host and port; then the recovery settings of <see cref="FollowRemotePrimaryAsync"/>.
-    /// Needs a host: a standby cluster fed only by <c>restore_command</c> must be seeded another way.
+    /// Patroni's rule: the methods of <c>standby_cluster.create_replica_methods</c>
+    /// (<see cref="PostgresControllerOptions.ReplicaMethodsFor"/>; <c>basebackup</c> when empty), not the local
+    /// <c>postgresql.create_replica_methods</c>, tried in order as <see cref="CreateReplicaAsync"/> does against the
+    /// remote's host and port (a custom method's <c>--connstring</c> names the remote). A section with only
+    /// <c>restore_command</c> has no host to copy from: only its <c>no_leader</c> methods (a backup restore) run. Then the
+    /// recovery settings of <see cref="FollowRemotePrimaryAsync"/>.
     /// </remarks>
     public async Task CreateReplicaFromRemoteAsync(StandbyClusterConfig remote, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(remote);
-        if (remote.Host is null && remote.Port is null)
-            throw new InvalidOperationException("standby_cluster has no host or port to clone from (only restore_command)");
+        var methods = _options.ReplicaMethodsFor(remote);
+        var hasEndpoint = remote.Host is not null || remote.Port is not null;
+        if (!hasEndpoint && !methods.Any(m => m.WorksWithoutLeader))
+            throw new InvalidOperationException("standby_cluster has no host or port to clone from (only restore_command) and none of its create_replica_methods is marked no_leader");
         ClearForNewData("clone the standby cluster's remote primary");
-        await CloneFromAsync(RemoteMember(remote), cancellationToken).ConfigureAwait(false);
+        await CloneFromAsync(hasEndpoint ? RemoteMember(remote) : null, methods, cancellationToken).ConfigureAwait(false);
         // The clone is configured for a member; point it at the remote with the section's own settings instead.
         _files.WritePostgresqlConf(RemoteRecovery(remote));
         SetUpstream(remote.UpstreamName);

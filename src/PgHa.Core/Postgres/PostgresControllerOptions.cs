@@ -1,3 +1,5 @@
+using PgHa.Cluster;
+
 namespace PgHa.Postgres;
 
 /// <summary>
@@ -94,6 +96,12 @@ public sealed class PostgresControllerOptions
     /// </summary>
     public IList<ReplicaCreationMethod> CreateReplicaMethods { get; set; } = [];
 
+    /// <summary>
+    /// Sections of custom replica methods (<c>postgresql.&lt;name&gt;</c>) that <see cref="CreateReplicaMethods"/> does not
+    /// list: a standby cluster's <c>standby_cluster.create_replica_methods</c> (dynamic configuration) may name them.
+    /// </summary>
+    public IList<ReplicaCreationMethod> OtherReplicaMethods { get; set; } = [];
+
     /// <summary><c>bootstrap.method</c> when it is not <c>initdb</c>: the command that creates the first primary instead of initdb.</summary>
     public CustomBootstrapMethod? BootstrapMethod { get; set; }
 
@@ -110,6 +118,25 @@ public sealed class PostgresControllerOptions
 
     /// <summary>True when some replica creation method works without a member to clone from (<c>no_leader</c>).</summary>
     public bool CanCreateReplicaWithoutLeader => EffectiveReplicaMethods.Any(m => m.WorksWithoutLeader);
+
+    /// <summary>
+    /// The methods a standby cluster clones its remote with (Patroni): <c>standby_cluster.create_replica_methods</c> in
+    /// its order, each resolved to its local section (<see cref="CreateReplicaMethods"/>, then
+    /// <see cref="OtherReplicaMethods"/>); a name without a section is a command of that name with no options, as in
+    /// Patroni. An empty list means <c>[basebackup]</c>; <see cref="CreateReplicaMethods"/>' order plays no part.
+    /// </summary>
+    public IReadOnlyList<ReplicaCreationMethod> ReplicaMethodsFor(StandbyClusterConfig standbyCluster)
+    {
+        ArgumentNullException.ThrowIfNull(standbyCluster);
+        if (standbyCluster.CreateReplicaMethods.IsDefaultOrEmpty) return [ReplicaCreationMethod.Basebackup];
+        var methods = new List<ReplicaCreationMethod>();
+        foreach (var name in standbyCluster.CreateReplicaMethods.Distinct(StringComparer.Ordinal))
+        {
+            methods.Add(name == ReplicaCreationMethod.BasebackupName ? ReplicaCreationMethod.Basebackup
+                : CreateReplicaMethods.Concat(OtherReplicaMethods).FirstOrDefault(m => m.Name == name) ?? new ReplicaCreationMethod(name));
+        }
+        return methods;
+    }
 
     /// <summary>
     /// <c>pgpass</c>: when set, passwords for <c>primary_conninfo</c> are written to this passfile (mode 0600) and

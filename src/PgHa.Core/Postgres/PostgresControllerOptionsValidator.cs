@@ -76,6 +76,12 @@ public sealed class PostgresControllerOptionsValidator : IValidateOptions<Postgr
             else if (!seen.Add(method.Name)) errors.Add($"create_replica_methods: '{method.Name}' is listed twice");
             if (!method.IsBasebackup) CheckCommand(errors, $"postgresql.{method.Name}.command", method.Command ?? method.Name);
         }
+        foreach (var method in options.OtherReplicaMethods)
+        {
+            if (string.IsNullOrWhiteSpace(method.Name) || method.IsBasebackup) errors.Add($"replica method section '{method.Name}': not the name of a custom method");
+            else if (!seen.Add(method.Name)) errors.Add($"replica method '{method.Name}' is defined twice");
+            else CheckCommand(errors, $"postgresql.{method.Name}.command", method.Command ?? method.Name);
+        }
         if (options.BootstrapMethod is { } bootstrap)
         {
             if (bootstrap.Name is "" or "initdb") errors.Add($"bootstrap.method: '{bootstrap.Name}' is not the name of a custom method");

@@ -121,7 +121,10 @@ public sealed record PostgresqlConfig
     public PgCallbacks Callbacks { get; init; } = new();
     /// <summary><c>create_replica_methods</c> (default <c>[basebackup]</c>).</summary>
     public ImmutableArray<string> CreateReplicaMethods { get; init; } = ["basebackup"];
-    /// <summary>Sections of the custom methods named in <see cref="CreateReplicaMethods"/>.</summary>
+    /// <summary>
+    /// Sections of the custom methods named in <see cref="CreateReplicaMethods"/>, then of the other method sections
+    /// (a mapping with a <c>command</c>), which <c>standby_cluster.create_replica_methods</c> may name.
+    /// </summary>
     public OrderedMap<ReplicaMethodConfig> ReplicaMethods { get; init; } = OrderedMap<ReplicaMethodConfig>.Empty;
     /// <summary><c>basebackup</c>: extra <c>pg_basebackup</c> options (a list of flags/single-key maps, or a map).</summary>
     public ImmutableArray<ToolOption> Basebackup { get; init; } = [];

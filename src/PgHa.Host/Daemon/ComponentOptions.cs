@@ -221,15 +221,12 @@ public static class ComponentOptions
         foreach (var name in pg.CreateReplicaMethods.Distinct(StringComparer.Ordinal))
         {
             if (name == ReplicaCreationMethod.BasebackupName) options.CreateReplicaMethods.Add(ReplicaCreationMethod.Basebackup);
-            else if (pg.ReplicaMethods.TryGetValue(name, out var m))
-                options.CreateReplicaMethods.Add(new ReplicaCreationMethod(name)
-                {
-                    Command = m.Command,
-                    NoLeader = m.NoLeader,
-                    KeepData = m.KeepData,
-                    NoParams = m.NoParams,
-                    Parameters = [.. m.Options.Select(o => KeyValuePair.Create(o.Key, Arg(o.Value)))],
-                });
+            else if (pg.ReplicaMethods.TryGetValue(name, out var m)) options.CreateReplicaMethods.Add(ToMethod(name, m));
+        }
+        foreach (var (name, m) in pg.ReplicaMethods)
+        {
+            if (!pg.CreateReplicaMethods.Contains(name))
+                options.OtherReplicaMethods.Add(ToMethod(name, m));
         }
         if (config.Bootstrap.Method != "initdb" && config.Bootstrap.Methods.TryGetValue(config.Bootstrap.Method, out var b))
             options.BootstrapMethod = new CustomBootstrapMethod(config.Bootstrap.Method, b.Command)
@@ -240,5 +237,14 @@ public static class ComponentOptions
                 Parameters = [.. b.Options.Select(o => KeyValuePair.Create(o.Key, Arg(o.Value)))],
             };
         foreach (var (name, value) in pg.RecoveryConf) options.RecoveryConf[name] = value.ToPostgresValue();
+
+        static ReplicaCreationMethod ToMethod(string name, ReplicaMethodConfig m) => new(name)
+        {
+            Command = m.Command,
+            NoLeader = m.NoLeader,
+            KeepData = m.KeepData,
+            NoParams = m.NoParams,
+            Parameters = [.. m.Options.Select(o => KeyValuePair.Create(o.Key, Arg(o.Value)))],
+        };
     }
 }

@@ -103,6 +103,40 @@ public sealed class ReplicaMethodOptionsTests
     }
 
     [Test]
+    public void AMethodSectionOnlyTheStandbyClusterNamesIsBoundAndUsedForItsClone()
+    {
+        var config = Load(Head + """
+
+            bootstrap:
+              dcs:
+                standby_cluster:
+                  host: 10.0.0.9
+                  port: 5433
+                  create_replica_methods: [restore_backup, basebackup]
+            postgresql:
+              listen: 127.0.0.1:5432
+              connect_address: 127.0.0.1:5432
+              data_dir: /tmp/x/data
+              restore_backup:
+                command: /usr/local/bin/restore --latest
+                no_leader: true
+                label: nightly
+            """);
+        var options = ComponentOptions.Postgres(config);
+        var standby = config.ToGlobalConfig().StandbyCluster!;
+        var methods = options.ReplicaMethodsFor(standby);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(options.EffectiveReplicaMethods.Select(m => m.Name), Is.EqualTo(new[] { "basebackup" }), "ordinary clones keep the local default");
+            Assert.That(options.CanCreateReplicaWithoutLeader, Is.False, "the unlisted section does not make an ordinary clone work without a leader");
+            Assert.That(methods.Select(m => m.Name), Is.EqualTo(new[] { "restore_backup", "basebackup" }));
+            Assert.That((methods[0].Command, methods[0].NoLeader), Is.EqualTo(("/usr/local/bin/restore --latest", true)));
+            Assert.That(methods[0].Parameters, Is.EqualTo(new[] { KeyValuePair.Create("label", "nightly") }));
+        }
+        Assert.That(new PostgresControllerOptionsValidator().Validate(null, options).Failed, Is.False);
+    }
+
+    [Test]
     public void TheValidatorNamesBrokenMethodSettings()
     {
         var options = new PostgresControllerOptions

@@ -408,6 +408,13 @@ internal static class ConfigBinder
         };
         if (s.Has("use_slots"))
             s.Warn("use_slots", "ignored here, as in Patroni: replication slots are switched on or off cluster-wide in bootstrap.dcs.postgresql.use_slots", s.Take("use_slots")!.KeySource);
+        // A method section create_replica_methods does not list is still a method: standby_cluster.create_replica_methods
+        // (dynamic, may change at run time) names its methods from the local postgresql section, as in Patroni.
+        foreach (var e in s.Entries.Where(e => !s.IsKnown(e.Key) && e.Value is ConfigMap map && map.Find("command") is not null).ToList())
+        {
+            if (BindReplicaMethod(s.Child(e.Key)) is { } rm) replicaMethods.Add(new(e.Key, rm));
+        }
+        if (replicaMethods.Count > result.ReplicaMethods.Count) result = result with { ReplicaMethods = new OrderedMap<ReplicaMethodConfig>(replicaMethods) };
         s.Finish();
         return listen is null || connect is null || dataDir is null ? null : result;
     }

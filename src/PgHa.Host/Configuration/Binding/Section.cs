@@ -72,6 +72,9 @@ internal sealed class Section
 
     public bool Has(string key) => Take(key) is not null;
 
+    /// <summary>True when <paramref name="key"/> was read (or allowed) already.</summary>
+    public bool IsKnown(string key) => _known.Contains(key);
+
     /// <summary>Marks keys as known without reading them.</summary>
     public void Allow(params string[] keys)
     {
