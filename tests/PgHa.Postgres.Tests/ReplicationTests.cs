@@ -191,7 +191,9 @@ public sealed class ReplicationTests : PgTestBase
         Assert.Multiple(() =>
         {
             Assert.That(events.Any(r => r.Id.Id is PostgresEventId.RewindStarted or PostgresEventId.Rewound or PostgresEventId.Stopping), Is.False, log);
-            Assert.That(events.Any(r => r.Id.Id == PostgresEventId.DivergenceChecked && r.Message.Contains("can follow as it is", StringComparison.Ordinal)), Is.True, log);
+            Assert.That(events.Any(r => r.Id.Id == PostgresEventId.DivergenceChecked && r.Message.Contains("local timeline 2 (from IDENTIFY_SYSTEM)", StringComparison.Ordinal)
+                                        && r.Message.Contains("can follow as it is", StringComparison.Ordinal)), Is.True, log);
+            Assert.That(events.Any(r => r.Id.Id == PostgresEventId.LocalTimelineFallback), Is.False, log);
             Assert.That(c.PostmasterPid(), Is.EqualTo(pid), "the same postmaster");
             Assert.That(c.Scalar<DateTime>("SELECT pg_postmaster_start_time()"), Is.EqualTo(startedAt), "not restarted");
         });

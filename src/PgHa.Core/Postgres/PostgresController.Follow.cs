@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Npgsql;
+using Npgsql.Replication;
 using PgHa.Cluster;
 using PgHa.Decisions;
 
@@ -55,7 +56,7 @@ public sealed partial class PostgresController
                         await StopPostmasterAsync("fast", "rewind", cancellationToken).ConfigureAwait(false);
                         running = false;
                     }
-                    await RewindOrReinitAsync(upstream, host, port.Value, c.Need, c.UpstreamTimeline, cancellationToken).ConfigureAwait(false);
+                    await RewindOrReinitAsync(upstream, host, port.Value, c, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -80,7 +81,7 @@ public sealed partial class PostgresController
         }
     }
 
-    private sealed record DivergenceCheck(RewindNeed Need, int UpstreamTimeline);
+    private sealed record DivergenceCheck(RewindNeed Need, int UpstreamTimeline, string Reason);
 
     private async Task<DivergenceCheck?> CheckDivergenceAsync(Member upstream, string host, int port, bool running, CancellationToken ct)
     {
@@ -88,10 +89,27 @@ public sealed partial class PostgresController
         long localLsn;
         bool inRecovery;
         string systemId;
+        string timelineSource;
         if (running)
         {
+            // The timeline first, then the replay position: a timeline switch in between can only make the pair look
+            // further along (a needless pg_rewind), never less (a missed divergence).
+            var (identified, identifyError) = await IdentifyReplayTimelineAsync(ct).ConfigureAwait(false);
             var state = await QueryRunningAsync(ct).ConfigureAwait(false);
-            (localTimeline, localLsn, inRecovery, systemId) = (state.Timeline, state.ReplayLsn, true, state.SystemId);
+            LocalTimelineSource source;
+            (localTimeline, source) = RewindCheck.RunningReplicaTimeline(identified, state.Streaming ? state.ReceivedTimeline : null, state.RestartpointTimeline);
+            if (identifyError is not null)
+            {
+                PostgresLog.LocalTimelineFallback(_logger, identifyError, source == LocalTimelineSource.WalReceiver ? "streaming WAL receiver's" : "last restartpoint's",
+                    localTimeline, _listen.LocalConnectHost, _options.Replication.Username);
+            }
+            timelineSource = source switch
+            {
+                LocalTimelineSource.IdentifySystem => "IDENTIFY_SYSTEM",
+                LocalTimelineSource.WalReceiver => "WAL receiver",
+                _ => "last restartpoint",
+            };
+            (localLsn, inRecovery, systemId) = (state.ReplayLsn, true, state.SystemId);
         }
         else
         {
@@ -99,6 +117,7 @@ public sealed partial class PostgresController
             (localTimeline, localLsn) = control.LocalPosition;
             inRecovery = control.Role == PostgresRole.Replica;
             systemId = control.SystemId ?? "";
+            timelineSource = "pg_controldata";
         }
         if (localTimeline <= 0) return null;
 
@@ -113,7 +132,7 @@ public sealed partial class PostgresController
             PostgresLog.DivergenceUnknown(_logger, upstream.Name, ex.Message);
             return null;
         }
-        var need = RewindCheck.Decide(localTimeline, localLsn, inRecovery, upstreamTimeline, history);
+        var (need, reason) = RewindCheck.Assess(localTimeline, localLsn, inRecovery, upstreamTimeline, history);
         var verdict = need switch
         {
             RewindNeed.NotNeeded => "can follow as it is",
@@ -133,8 +152,35 @@ public sealed partial class PostgresController
             }
             else verdict = $"former primary whose shutdown checkpoint ends at {Lsn.Format(end)}, not at the fork point {Lsn.Format(fork.SwitchLsn)}; pg_rewind decides";
         }
-        PostgresLog.DivergenceChecked(_logger, upstream.Name, localTimeline, Lsn.Format(localLsn), inRecovery, upstreamTimeline, verdict);
-        return new DivergenceCheck(need, upstreamTimeline);
+        PostgresLog.DivergenceChecked(_logger, upstream.Name, localTimeline, timelineSource, Lsn.Format(localLsn), inRecovery, upstreamTimeline, reason, verdict);
+        return new DivergenceCheck(need, upstreamTimeline, reason);
+    }
+
+    /// <summary>
+    /// The timeline this running standby replays on, from <c>IDENTIFY_SYSTEM</c> over a replication connection to
+    /// itself (Patroni's <c>get_replica_timeline</c>): on a standby it reports the timeline of the last replayed
+    /// record, which SQL shows nowhere (<c>received_tli</c> needs a WAL receiver; <c>pg_control_checkpoint()</c> is
+    /// the last restartpoint's). Over TCP with the replication credentials, like the peers that stream from this
+    /// server, because pg_hba's <c>local all</c> lines do not cover replication. Null and the reason when it fails.
+    /// </summary>
+    private async Task<(int? Timeline, string? Error)> IdentifyReplayTimelineAsync(CancellationToken ct)
+    {
+        var csb = LocalConnectionString(_options.Replication);
+        csb.Host = _listen.LocalConnectHost;
+        csb.ApplicationName = "pgha " + _options.MemberName;
+        try
+        {
+            await using var conn = new PhysicalReplicationConnection(csb.ConnectionString);
+            await conn.Open(ct).ConfigureAwait(false);
+            // Npgsql applies the command timeout to the open connector, so it can only be set after Open.
+            conn.CommandTimeout = _options.QueryTimeout;
+            var identity = await conn.IdentifySystem(ct).ConfigureAwait(false);
+            return ((int)identity.Timeline, null);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or IOException or InvalidOperationException && !ct.IsCancellationRequested)
+        {
+            return (null, ex.Message);
+        }
     }
 
     /// <summary>
@@ -220,12 +266,13 @@ public sealed partial class PostgresController
         return (timeline, TimelineHistoryFile.Parse(System.Text.Encoding.UTF8.GetString(content)));
     }
 
-    private async Task RewindOrReinitAsync(Member upstream, string host, int port, RewindNeed need, int upstreamTimeline, CancellationToken ct)
+    private async Task RewindOrReinitAsync(Member upstream, string host, int port, DivergenceCheck check, CancellationToken ct)
     {
+        var need = check.Need;
         string error;
         if (_options.UsePgRewind)
         {
-            var (ok, outcome) = await RunPgRewindAsync(upstream, host, port, need, ct).ConfigureAwait(false);
+            var (ok, outcome) = await RunPgRewindAsync(upstream, host, port, check, ct).ConfigureAwait(false);
             if (ok) return;
             error = outcome;
         }
@@ -244,10 +291,10 @@ public sealed partial class PostgresController
             return;
         }
         PostgresLog.RewindFailed(_logger, upstream.Name, error, "starting it as it is; it will not stream until it is rewound or reinitialized");
-        lock (_gate) _rewindFailed = (upstream.Name, upstreamTimeline);
+        lock (_gate) _rewindFailed = (upstream.Name, check.UpstreamTimeline);
     }
 
-    private async Task<(bool Ok, string Outcome)> RunPgRewindAsync(Member upstream, string host, int port, RewindNeed need, CancellationToken ct)
+    private async Task<(bool Ok, string Outcome)> RunPgRewindAsync(Member upstream, string host, int port, DivergenceCheck check, CancellationToken ct)
     {
         var credentials = _options.EffectiveRewind;
         var source = ConnInfo.Build(
@@ -258,7 +305,7 @@ public sealed partial class PostgresController
             new("dbname", "postgres"),
             new("application_name", _options.MemberName),
         ]);
-        PostgresLog.RewindStarted(_logger, upstream.Name, need == RewindNeed.Needed ? "the local WAL went past the upstream's fork point" : "checking the former primary's shutdown checkpoint against the fork point");
+        PostgresLog.RewindStarted(_logger, upstream.Name, check.Need == RewindNeed.Needed ? check.Reason : check.Reason + "; pg_rewind compares the former primary's shutdown checkpoint with the fork point");
         var started = Stopwatch.StartNew();
         _watcher.Stop();
         var result = await ProcessRunner.RunAsync(Tool("pg_rewind"), ["-D", DataDir, "--source-server=" + source, "--progress"], ct,

@@ -30,8 +30,14 @@ public sealed partial class PostgresController
         """;
 
     /// <summary>What one status query of a running server returned.</summary>
+    /// <remarks>
+    /// <see cref="ReceivedTimeline"/> (the WAL receiver's, 0 without one) and <see cref="RestartpointTimeline"/> are a
+    /// standby's two views of its timeline; <see cref="Timeline"/> is the newer one, which lags the timeline really
+    /// replayed while no WAL receiver runs (the divergence check asks IDENTIFY_SYSTEM instead).
+    /// </remarks>
     private sealed record RunningState(string SystemId, bool InRecovery, int Timeline, long Lsn, long ReplayLsn, bool Streaming,
-        long? ReceiveLsn, DateTimeOffset StartedAt, int ServerVersion, string SynchronousStandbyNames, ImmutableArray<ReplicationConnection> Replication);
+        long? ReceiveLsn, DateTimeOffset StartedAt, int ServerVersion, string SynchronousStandbyNames, ImmutableArray<ReplicationConnection> Replication,
+        int ReceivedTimeline, int RestartpointTimeline);
 
     /// <inheritdoc />
     /// <remarks>
@@ -116,6 +122,7 @@ public sealed partial class PostgresController
         var syncNames = reader.IsDBNull(11) ? "" : reader.GetString(11);
         await reader.DisposeAsync().ConfigureAwait(false);
         var replication = inRecovery ? ImmutableArray<ReplicationConnection>.Empty : await QueryReplicationAsync(conn, ct).ConfigureAwait(false);
-        return new RunningState(systemId, inRecovery, timeline, lsn, replay, inRecovery && streaming, receive, startedAt, version, syncNames, replication);
+        return new RunningState(systemId, inRecovery, timeline, lsn, replay, inRecovery && streaming, receive, startedAt, version, syncNames, replication,
+            receivedTli, checkpointTli);
     }
 }
