@@ -226,7 +226,8 @@ public sealed class ReplicationTests : PgTestBase
     public async Task Stopped_replica_status_comes_from_pg_controldata_and_follow_null_waits_without_upstream()
     {
         var a = Node("node-a");
-        var b = Node("node-b");
+        // No replication line for b itself: its divergence check cannot ask IDENTIFY_SYSTEM and says so.
+        var b = Node("node-b", o => o.PgHba = ["local all all trust", "host all all 127.0.0.1/32 trust"]);
         await a.StartNewPrimaryAsync();
         await b.StartReplicaOfAsync(a);
         await b.Controller.StopForDemoteAsync(DemoteMode.Offline, CancellationToken.None);
@@ -248,6 +249,11 @@ public sealed class ReplicationTests : PgTestBase
         Assert.That(await PgNode.WaitUntilAsync(async () => (await b.StatusAsync()).IsStreaming, TimeSpan.FromSeconds(20)), Is.True);
         Assert.That(b.PostmasterPid(), Is.EqualTo(pid));
         Assert.That((await b.StatusAsync()).Upstream, Is.EqualTo("node-a"));
+        var events = b.Logger.Collector.GetSnapshot();
+        Assert.That(events.Any(r => r.Id.Id == PostgresEventId.LocalTimelineFallback && r.Message.Contains("no pg_hba.conf entry", StringComparison.Ordinal)
+                                    && r.Message.Contains("last restartpoint's timeline 1", StringComparison.Ordinal)), Is.True,
+            string.Join('\n', events.Select(e => $"{e.Id.Id} {e.Message}")));
+        Assert.That(events.Any(r => r.Id.Id == PostgresEventId.DivergenceChecked && r.Message.Contains("local timeline 1 (from last restartpoint)", StringComparison.Ordinal)), Is.True);
     }
 
     [Test]

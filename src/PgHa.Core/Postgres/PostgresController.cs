@@ -382,8 +382,8 @@ public sealed partial class PostgresController : IPostgresControl, IDisposable
     /// </summary>
     private async Task<bool?> WaitForPostmasterAsync(int pid, CancellationToken ct)
     {
-        PostgresLog.WaitingForPostmaster(_logger, pid, _options.PgCtlTimeout);
         var until = _time.GetUtcNow() + _options.PgCtlTimeout;
+        var logged = false;
         while (true)
         {
             if (!Posix.IsAlive(pid)) return null;
@@ -398,6 +398,9 @@ public sealed partial class PostgresController : IPostgresControl, IDisposable
             catch (Exception ex) when (IsNotAnswering(ex) && !ct.IsCancellationRequested)
             {
                 if (_time.GetUtcNow() > until) throw new InvalidOperationException($"the postmaster (pid {pid}) runs but has not answered within pg_ctl_timeout: {ex.Message}", ex);
+                // Logged only when it did not answer at once: every follow of a running replica comes through here.
+                if (!logged) PostgresLog.WaitingForPostmaster(_logger, pid, _options.PgCtlTimeout);
+                logged = true;
                 await Task.Delay(TimeSpan.FromMilliseconds(200), _time, ct).ConfigureAwait(false);
             }
         }
