@@ -42,6 +42,27 @@ public sealed class RewindCheckTests
     public void Assess_says_why(int localTl, long localLsn, bool inRecovery, string reason) =>
         Assert.That(RewindCheck.Assess(localTl, localLsn, inRecovery, 3, Tl3History).Reason, Is.EqualTo(reason));
 
+    // A standby upstream (a leader whose promotion is still running, a cascading source) at 0/5000000 on its replay timeline.
+    [TestCase(2, 0x4FFFF00, true, 2, ExpectedResult = "NotNeeded", TestName = "standby upstream ahead on the same timeline: it forks at or after its WAL end")]
+    [TestCase(2, 0x5000000, true, 2, ExpectedResult = "NotNeeded", TestName = "standby upstream exactly as far on the same timeline")]
+    [TestCase(2, 0x5000001, true, 2, ExpectedResult = "Undecided", TestName = "standby upstream behind on the same timeline: a promotion could fork before the local WAL end")]
+    [TestCase(2, 0x5000000, false, 2, ExpectedResult = "Undecided", TestName = "standby upstream not past a stopped former primary's shutdown checkpoint")]
+    [TestCase(2, 0x4000000, false, 2, ExpectedResult = "NotNeeded", TestName = "standby upstream past a stopped former primary's shutdown checkpoint")]
+    [TestCase(3, 0x1000000, true, 2, ExpectedResult = "Undecided", TestName = "standby upstream still on an older timeline: not judged")]
+    [TestCase(1, 0x3000100, true, 3, ExpectedResult = "NotNeeded", TestName = "standby upstream on a newer timeline: its history decides")]
+    [TestCase(1, 0x3000101, true, 3, ExpectedResult = "Needed", TestName = "standby upstream on a newer timeline whose history forked before the local WAL end")]
+    public string Decide_against_a_standby(int localTl, long localLsn, bool inRecovery, int upstreamTl) =>
+        RewindCheck.Decide(localTl, localLsn, inRecovery, upstreamTl, upstreamTl == 3 ? Tl3History : [], upstreamStandbyLsn: 0x5000000).ToString();
+
+    [Test]
+    public void A_standby_upstreams_unreadable_history_leaves_it_undecided()
+    {
+        var verdict = RewindCheck.Assess(1, 0x3000000, true, 3, null, upstreamStandbyLsn: 0x6000000);
+        Assert.That(verdict, Is.EqualTo(new RewindVerdict(RewindNeed.Undecided, "the history of the upstream standby's timeline 3 could not be read")));
+        Assert.That(RewindCheck.Assess(2, 0x5000001, true, 2, [], upstreamStandbyLsn: 0x5000000).Reason,
+            Is.EqualTo("the upstream standby's WAL on timeline 2 goes to 0/5000000, behind the local 0/5000001; a promotion now would fork before it"));
+    }
+
     // Which timeline a running replica is judged on: IDENTIFY_SYSTEM's, else the streaming receiver's, else the restartpoint's.
     [TestCase(3, 3, 1, ExpectedResult = "3 IdentifySystem", TestName = "IDENTIFY_SYSTEM answered")]
     [TestCase(3, null, 1, ExpectedResult = "3 IdentifySystem", TestName = "IDENTIFY_SYSTEM answered while no WAL receiver streams (the switchover case)")]

@@ -87,6 +87,9 @@ public sealed partial class PostgresController
 
     private sealed record DivergenceCheck(RewindNeed Need, int UpstreamTimeline, string Reason);
 
+    /// <summary>How long the divergence check waits for a standby upstream (a leader being promoted) to get a fork point.</summary>
+    private static readonly TimeSpan UpstreamPromotionWait = TimeSpan.FromSeconds(10);
+
     private async Task<DivergenceCheck?> CheckDivergenceAsync(Member upstream, string host, int port, bool running, CancellationToken ct)
     {
         int localTimeline;
@@ -125,18 +128,41 @@ public sealed partial class PostgresController
         }
         if (localTimeline <= 0) return null;
 
-        int upstreamTimeline;
-        IReadOnlyList<TimelineHistoryEntry> history;
-        try
+        // A leader is elected before it is promoted: while it is still a standby that has not got as far as this data
+        // directory, its fork point is not known yet. Patroni checks again a cycle later; this waits for the promotion.
+        var waitUntil = _time.GetUtcNow() + UpstreamPromotionWait;
+        var waiting = false;
+        UpstreamTimeline up;
+        RewindVerdict assessed;
+        while (true)
         {
-            (upstreamTimeline, history) = await ReadUpstreamTimelineAsync(upstream, host, port, systemId, ct).ConfigureAwait(false);
+            try
+            {
+                up = await ReadUpstreamTimelineAsync(upstream, host, port, systemId, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsNotAnswering(ex) && !ct.IsCancellationRequested)
+            {
+                PostgresLog.DivergenceUnknown(_logger, upstream.Name, ex.Message);
+                return null;
+            }
+            if (up.Unknown is not null)
+            {
+                PostgresLog.DivergenceUnknown(_logger, upstream.Name, up.Unknown);
+                return null;
+            }
+            assessed = RewindCheck.Assess(localTimeline, localLsn, inRecovery, up.Timeline, up.History, up.StandbyLsn);
+            if (assessed.Need != RewindNeed.Undecided) break;
+            if (_time.GetUtcNow() >= waitUntil)
+            {
+                PostgresLog.DivergenceUnknown(_logger, upstream.Name, $"{assessed.Reason}, still after {UpstreamPromotionWait.TotalSeconds:0} s");
+                return null;
+            }
+            if (!waiting) PostgresLog.WaitingForUpstreamPromotion(_logger, upstream.Name, assessed.Reason, UpstreamPromotionWait);
+            waiting = true;
+            await Task.Delay(TimeSpan.FromMilliseconds(250), _time, ct).ConfigureAwait(false);
         }
-        catch (Exception ex) when (IsNotAnswering(ex) && !ct.IsCancellationRequested)
-        {
-            PostgresLog.DivergenceUnknown(_logger, upstream.Name, ex.Message);
-            return null;
-        }
-        var (need, reason) = RewindCheck.Assess(localTimeline, localLsn, inRecovery, upstreamTimeline, history);
+        var (need, reason) = assessed;
+        var (upstreamTimeline, history) = (up.Timeline, up.History ?? []);
         var verdict = need switch
         {
             RewindNeed.NotNeeded => "can follow as it is",
@@ -169,16 +195,9 @@ public sealed partial class PostgresController
     /// </summary>
     private async Task<(int? Timeline, string? Error)> IdentifyReplayTimelineAsync(CancellationToken ct)
     {
-        var csb = LocalConnectionString(_options.Replication);
-        csb.Host = _listen.LocalConnectHost;
-        csb.ApplicationName = "pgha " + _options.MemberName;
         try
         {
-            await using var conn = new PhysicalReplicationConnection(csb.ConnectionString);
-            await conn.Open(ct).ConfigureAwait(false);
-            // Npgsql applies the command timeout to the open connector, so it can only be set after Open.
-            conn.CommandTimeout = _options.QueryTimeout;
-            var identity = await conn.IdentifySystem(ct).ConfigureAwait(false);
+            var identity = await IdentifySystemAsync(_listen.LocalConnectHost, _listen.Port, ct).ConfigureAwait(false);
             return ((int)identity.Timeline, null);
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException or IOException or InvalidOperationException && !ct.IsCancellationRequested)
@@ -219,21 +238,29 @@ public sealed partial class PostgresController
     [System.Text.RegularExpressions.GeneratedRegex(@"invalid record length at (?<lsn>[0-9A-F]+/[0-9A-F]+)")]
     private static partial System.Text.RegularExpressions.Regex WalDumpEnd();
 
-    // The upstream's timeline the way IDENTIFY_SYSTEM reports it: a primary's current insert timeline (its WAL file
-    // name; pg_control lags until the post-promote checkpoint), a standby's replay timeline.
+    // A primary's current insert timeline comes from its WAL file name (pg_control lags until the post-promote
+    // checkpoint); a standby's is asked with IDENTIFY_SYSTEM, as SQL only shows its receiver's or restartpoint's.
     private const string UpstreamTimelineSql = """
         SELECT s.system_identifier::text,
-               CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END,
-               greatest((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()))
+               CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END
           FROM pg_control_system() s
         """;
+
+    /// <summary>What the divergence check knows of the upstream.</summary>
+    /// <param name="Timeline">A primary's current timeline, a standby's replay timeline.</param>
+    /// <param name="History">That timeline's history file (empty on timeline 1; null when a standby's could not be read).</param>
+    /// <param name="StandbyLsn">Null for a primary; for a standby, how far its WAL goes (IDENTIFY_SYSTEM's position).</param>
+    /// <param name="Unknown">Why a standby's timeline could not be read (then <paramref name="Timeline"/> is 0).</param>
+    private sealed record UpstreamTimeline(int Timeline, IReadOnlyList<TimelineHistoryEntry>? History, long? StandbyLsn, string? Unknown = null);
 
     /// <summary>
     /// The upstream's timeline and its history file, over an ordinary connection with the rewind credentials (the ones
     /// pg_rewind uses; Patroni grants its rewind user <c>pg_read_binary_file</c>). Npgsql 10's TIMELINE_HISTORY on a
-    /// replication connection fails against PostgreSQL 15 (it expects bytea, the server sends text), hence SQL.
+    /// replication connection fails against PostgreSQL 15 (it expects bytea, the server sends text), hence SQL. A standby
+    /// upstream (a leader whose promotion is still running, a cascading source) is asked IDENTIFY_SYSTEM with the
+    /// replication credentials its replicas stream with.
     /// </summary>
-    private async Task<(int Timeline, IReadOnlyList<TimelineHistoryEntry> History)> ReadUpstreamTimelineAsync(Member upstream, string host, int port, string localSystemId, CancellationToken ct)
+    private async Task<UpstreamTimeline> ReadUpstreamTimelineAsync(Member upstream, string host, int port, string localSystemId, CancellationToken ct)
     {
         var credentials = _options.EffectiveRewind;
         var csb = new NpgsqlConnectionStringBuilder
@@ -252,22 +279,62 @@ public sealed partial class PostgresController
         await conn.OpenAsync(ct).ConfigureAwait(false);
         string systemId;
         int timeline;
+        long? standbyLsn = null;
         await using (var cmd = new NpgsqlCommand(UpstreamTimelineSql, conn))
         await using (var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
         {
             await reader.ReadAsync(ct).ConfigureAwait(false);
             systemId = reader.GetString(0);
-            timeline = !reader.IsDBNull(1)
-                ? int.Parse(reader.GetString(1).AsSpan(0, 8), NumberStyles.HexNumber, CultureInfo.InvariantCulture)
-                : reader.IsDBNull(2) ? 0 : reader.GetInt32(2);
+            timeline = reader.IsDBNull(1) ? 0 : int.Parse(reader.GetString(1).AsSpan(0, 8), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
         }
         if (systemId != localSystemId)
             throw new InvalidOperationException($"{upstream.Name} belongs to another cluster (system identifier {systemId}, local {localSystemId})");
-        if (timeline <= 1) return (timeline, []);
+        if (timeline == 0)
+        {
+            try
+            {
+                var identity = await IdentifySystemAsync(host, port, ct).ConfigureAwait(false);
+                timeline = (int)identity.Timeline;
+                standbyLsn = (long)(ulong)identity.XLogPos;
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or IOException or InvalidOperationException && !ct.IsCancellationRequested)
+            {
+                return new(0, null, null, $"{upstream.Name} is a standby and IDENTIFY_SYSTEM failed: {ex.Message}");
+            }
+        }
+        if (timeline <= 1) return new(timeline, [], standbyLsn);
         await using var read = new NpgsqlCommand("SELECT pg_read_binary_file($1)", conn);
         read.Parameters.Add(new NpgsqlParameter { Value = "pg_wal/" + TimelineHistoryFile.FileName(timeline) });
-        var content = (byte[])(await read.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
-        return (timeline, TimelineHistoryFile.Parse(System.Text.Encoding.UTF8.GetString(content)));
+        try
+        {
+            var content = (byte[])(await read.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+            return new(timeline, TimelineHistoryFile.Parse(System.Text.Encoding.UTF8.GetString(content)), standbyLsn);
+        }
+        catch (PostgresException) when (standbyLsn is not null)
+        {
+            // A standby keeps the history files it streamed, not necessarily those a base backup started it on.
+            return new(timeline, null, standbyLsn);
+        }
+    }
+
+    /// <summary>IDENTIFY_SYSTEM over a physical replication connection with the replication credentials.</summary>
+    private async Task<ReplicationSystemIdentification> IdentifySystemAsync(string host, int port, CancellationToken ct)
+    {
+        var credentials = _options.Replication;
+        var csb = new NpgsqlConnectionStringBuilder
+        {
+            Host = host,
+            Port = port,
+            Username = credentials.Username,
+            Password = credentials.Password,
+            Timeout = Math.Max(1, (int)Math.Ceiling(_options.ConnectTimeout.TotalSeconds)),
+            ApplicationName = "pgha " + _options.MemberName,
+        };
+        await using var conn = new PhysicalReplicationConnection(csb.ConnectionString);
+        await conn.Open(ct).ConfigureAwait(false);
+        // Npgsql applies the command timeout to the open connector, so it can only be set after Open.
+        conn.CommandTimeout = _options.QueryTimeout;
+        return await conn.IdentifySystem(ct).ConfigureAwait(false);
     }
 
     private async Task RewindOrReinitAsync(Member upstream, string host, int port, DivergenceCheck check, CancellationToken ct)

@@ -83,6 +83,8 @@ public static partial class PostgresEventId
     /// less exact one (the WAL receiver's or the last restartpoint's).
     /// </summary>
     public const int LocalTimelineFallback = 3140;
+    /// <summary>The divergence check waits for a standby upstream (a leader not promoted yet) to get a fork point.</summary>
+    public const int WaitingForUpstreamPromotion = 3141;
 }
 
 internal static partial class PostgresLog
@@ -143,6 +145,9 @@ internal static partial class PostgresLog
 
     [LoggerMessage(EventId = PostgresEventId.LocalTimelineFallback, Level = LogLevel.Warning, Message = "could not ask this replica for its replay timeline over a replication connection ({Error}); the divergence check uses the {Source} timeline {Timeline}, which may ask for a needless pg_rewind. Let the replication user {User} connect from {Host} in pg_hba.conf")]
     public static partial void LocalTimelineFallback(ILogger logger, string error, string source, int timeline, string host, string user);
+
+    [LoggerMessage(EventId = PostgresEventId.WaitingForUpstreamPromotion, Level = LogLevel.Information, Message = "divergence check against {Upstream} waits up to {Timeout} for its promotion: {Reason}")]
+    public static partial void WaitingForUpstreamPromotion(ILogger logger, string upstream, string reason, TimeSpan timeout);
 
     [LoggerMessage(EventId = PostgresEventId.DivergenceUnknown, Level = LogLevel.Warning, Message = "could not check whether this data directory diverged from {Upstream} ({Error}); following without rewind")]
     public static partial void DivergenceUnknown(ILogger logger, string upstream, string error);

@@ -14,6 +14,11 @@ internal enum RewindNeed
     /// record ends at the fork point. pg_rewind decides that precisely (it reports "no rewind required").
     /// </summary>
     AskPgRewind,
+    /// <summary>
+    /// The upstream is still a standby (a leader not promoted yet, or a cascading source) and has not got as far as
+    /// the local data directory: where its history will fork is not known yet.
+    /// </summary>
+    Undecided,
 }
 
 /// <summary>Where the timeline of a running replica was read.</summary>
@@ -43,17 +48,38 @@ internal sealed record RewindVerdict(RewindNeed Need, string Reason);
 internal static class RewindCheck
 {
     /// <summary>The outcome of <see cref="Assess"/> alone.</summary>
-    public static RewindNeed Decide(int localTimeline, long localLsn, bool localInRecovery, int upstreamTimeline, IReadOnlyList<TimelineHistoryEntry> upstreamHistory) =>
-        Assess(localTimeline, localLsn, localInRecovery, upstreamTimeline, upstreamHistory).Need;
+    public static RewindNeed Decide(int localTimeline, long localLsn, bool localInRecovery, int upstreamTimeline, IReadOnlyList<TimelineHistoryEntry>? upstreamHistory,
+        long? upstreamStandbyLsn = null) =>
+        Assess(localTimeline, localLsn, localInRecovery, upstreamTimeline, upstreamHistory, upstreamStandbyLsn).Need;
 
     /// <summary>Whether the local data directory diverged from the upstream, and why.</summary>
     /// <param name="localTimeline">Timeline the local WAL ends on.</param>
     /// <param name="localLsn">Where it ends: the replay position of a replica, the latest checkpoint of a stopped former primary.</param>
     /// <param name="localInRecovery">True for a replica (running in recovery or shut down in recovery).</param>
-    /// <param name="upstreamTimeline">The upstream's current timeline.</param>
-    /// <param name="upstreamHistory">The upstream's history file for that timeline (empty on timeline 1).</param>
-    public static RewindVerdict Assess(int localTimeline, long localLsn, bool localInRecovery, int upstreamTimeline, IReadOnlyList<TimelineHistoryEntry> upstreamHistory)
+    /// <param name="upstreamTimeline">The upstream's current timeline (a standby's: the one it replays on).</param>
+    /// <param name="upstreamHistory">The upstream's history file for that timeline (empty on timeline 1; null when a standby's could not be read).</param>
+    /// <param name="upstreamStandbyLsn">
+    /// Null for a primary upstream. For a standby, how far its WAL goes: a promotion forks its history at or after that
+    /// point, so a local position not beyond it on the same timeline is safe whatever happens next.
+    /// </param>
+    public static RewindVerdict Assess(int localTimeline, long localLsn, bool localInRecovery, int upstreamTimeline, IReadOnlyList<TimelineHistoryEntry>? upstreamHistory,
+        long? upstreamStandbyLsn = null)
     {
+        if (upstreamStandbyLsn is { } standbyLsn)
+        {
+            if (localTimeline > upstreamTimeline)
+                return new(RewindNeed.Undecided, $"the upstream is a standby still on timeline {upstreamTimeline}, behind local timeline {localTimeline}");
+            if (localTimeline == upstreamTimeline)
+            {
+                // A stopped former primary's position is its shutdown checkpoint's start: the standby must be past it.
+                return (localInRecovery ? localLsn <= standbyLsn : localLsn < standbyLsn)
+                    ? new(RewindNeed.NotNeeded, $"same timeline {localTimeline} as the upstream standby, whose WAL goes to {Lsn.Format(standbyLsn)}, not behind the local {Lsn.Format(localLsn)}")
+                    : new(RewindNeed.Undecided, $"the upstream standby's WAL on timeline {localTimeline} goes to {Lsn.Format(standbyLsn)}, behind the local {Lsn.Format(localLsn)}; a promotion now would fork before it");
+            }
+            if (upstreamHistory is null)
+                return new(RewindNeed.Undecided, $"the history of the upstream standby's timeline {upstreamTimeline} could not be read");
+        }
+        upstreamHistory ??= [];
         if (localTimeline > upstreamTimeline)
             return new(RewindNeed.Needed, $"local timeline {localTimeline} is newer than the upstream's {upstreamTimeline}");
         if (localTimeline == upstreamTimeline)
