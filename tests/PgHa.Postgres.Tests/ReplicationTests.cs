@@ -179,6 +179,8 @@ public sealed class ReplicationTests : PgTestBase
         // What made the check go wrong: without a WAL receiver the only timeline SQL shows of a standby is the one of its
         // last restartpoint, still 1 here (restartpoints come with checkpoint_timeout or max_wal_size, not with a switch).
         Assert.That(c.Scalar<int>("SELECT timeline_id FROM pg_control_checkpoint()"), Is.EqualTo(1), "precondition: c's last restartpoint is on timeline 1");
+        Assert.That(await PgNode.WaitUntilAsync(async () => await c.StatusAsync() is { IsStreaming: true, Timeline: 2 }, TimeSpan.FromSeconds(20)), Is.True,
+            "c is seen streaming on timeline 2");
         Assert.That(a.Scalar<int>("SELECT timeline_id FROM pg_control_checkpoint()"), Is.EqualTo(1), "precondition: a's last restartpoint is on timeline 1");
 
         // Switchover 2: b → a (timeline 3). c's WAL receiver is down (b is stopped) when it is told to follow a.
@@ -186,6 +188,7 @@ public sealed class ReplicationTests : PgTestBase
         if (promoteFirst) await PromoteAsync(from: b, to: a, others: [c]);
         Assert.That(await PgNode.WaitUntilAsync(() => c.Scalar<int?>("SELECT pid FROM pg_stat_wal_receiver") is null, TimeSpan.FromSeconds(10)), Is.True,
             "c's WAL receiver has no upstream while b is down");
+        Assert.That((await c.StatusAsync()).Timeline, Is.EqualTo(2), "the status remembers the timeline c was seen streaming on, not its restartpoint's");
         var pid = c.PostmasterPid();
         var startedAt = c.Scalar<DateTime>("SELECT pg_postmaster_start_time()");
         c.Logger.Collector.Clear();

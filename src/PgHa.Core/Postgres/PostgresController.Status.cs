@@ -8,7 +8,8 @@ namespace PgHa.Postgres;
 public sealed partial class PostgresController
 {
     // One round trip. pg_control_checkpoint() lags right after a promotion (until the next checkpoint), so a primary's
-    // timeline comes from the name of its current WAL file; a replica's from the WAL receiver, else its last restartpoint.
+    // timeline comes from the name of its current WAL file; a replica's from the WAL receiver, else the newest seen
+    // for this postmaster, else its last restartpoint.
     private const string StatusSql = """
         SELECT s.system_identifier::text,
                r.rec,
@@ -109,15 +110,23 @@ public sealed partial class PostgresController
         var receivedTli = reader.IsDBNull(5) ? 0 : reader.GetInt32(5);
         var streaming = !reader.IsDBNull(6) && reader.GetString(6) == "streaming";
         var checkpointTli = reader.IsDBNull(7) ? 0 : reader.GetInt32(7);
+        long? receive = reader.IsDBNull(8) ? null : reader.GetInt64(8);
+        var startedAt = reader.GetFieldValue<DateTimeOffset>(9);
         int timeline;
         if (!inRecovery)
         {
             var walFile = reader.GetString(2);
             timeline = int.Parse(walFile.AsSpan(0, 8), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
         }
-        else timeline = Math.Max(receivedTli, checkpointTli);
-        long? receive = reader.IsDBNull(8) ? null : reader.GetInt64(8);
-        var startedAt = reader.GetFieldValue<DateTimeOffset>(9);
+        else
+        {
+            timeline = Math.Max(receivedTli, checkpointTli);
+            lock (_gate)
+            {
+                if (_replicaTimelineSeen is { } seen && seen.PostmasterStart == startedAt) timeline = Math.Max(timeline, seen.Timeline);
+                _replicaTimelineSeen = (startedAt, timeline);
+            }
+        }
         var version = reader.GetInt32(10);
         var syncNames = reader.IsDBNull(11) ? "" : reader.GetString(11);
         await reader.DisposeAsync().ConfigureAwait(false);

@@ -38,6 +38,9 @@ public sealed partial class PostgresController : IPostgresControl, IDisposable
     private readonly object _gate = new();
     private string? _upstream;
     private (string Upstream, int Timeline)? _rewindFailed;
+    // The newest timeline a running standby was seen on, per postmaster (its start time): a standby never goes back to
+    // an older one, while without a WAL receiver SQL only shows its last restartpoint's, which can be older.
+    private (DateTimeOffset PostmasterStart, int Timeline)? _replicaTimelineSeen;
 
     /// <summary>Creates the controller; throws <see cref="OptionsValidationException"/> when the options are invalid.</summary>
     public PostgresController(PostgresControllerOptions options, TimeProvider timeProvider, ILogger<PostgresController>? logger = null)
