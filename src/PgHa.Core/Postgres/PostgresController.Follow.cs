@@ -24,9 +24,11 @@ public sealed partial class PostgresController
     /// pg_controldata's for a stopped server; for a running replica its replay position and the timeline
     /// <c>IDENTIFY_SYSTEM</c> reports over a replication connection to itself (TCP, replication credentials: pg_hba.conf
     /// must let the replication user in from the local address, as Patroni's does; without it, the WAL receiver's
-    /// timeline or the last restartpoint's stands in). A diverged data directory is rewound with pg_rewind when
-    /// use_pg_rewind is on (a former primary stopped before the fork point is handed to pg_rewind too, which reports "no rewind required"
-    /// when its shutdown checkpoint is the fork point). When rewind is off or fails and
+    /// timeline or the last restartpoint's stands in). A standby upstream (a leader whose promotion is still running)
+    /// is judged on its IDENTIFY_SYSTEM timeline and position, waiting a little for the promotion when it is behind.
+    /// A diverged data directory is rewound with pg_rewind when use_pg_rewind is on (a former primary stopped before
+    /// the fork point is handed to pg_rewind too, which reports "no rewind required" when its shutdown checkpoint is
+    /// the fork point). When rewind is off or fails and
     /// remove_data_directory_on_rewind_failure is on, the data directory is wiped and cloned afresh; otherwise it starts
     /// as it is (it will not stream) and the rewind is not retried until the upstream's timeline changes. When the
     /// check itself is impossible (upstream unreachable), it follows without rewind.
