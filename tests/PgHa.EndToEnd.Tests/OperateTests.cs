@@ -114,6 +114,21 @@ public sealed class OperateTests
         return reader.ReadToEnd();
     }
 
+    /// <summary>
+    /// The replica a switchover did not involve only points its running PostgreSQL at the new leader: same postmaster,
+    /// no pg_rewind (its WAL receiver was down while it was told to follow, which once made it look diverged).
+    /// </summary>
+    private void AssertUninvolvedReplicaKeptRunning(ClusterNode bystander, int? postmasterBefore, long logOffset, ClusterNode newLeader)
+    {
+        var log = LogSince(bystander, logOffset);
+        Report($"{bystander.Name}, the replica the switchover did not involve: postmaster pid {postmasterBefore} before, {bystander.PostmasterPid()} after; " +
+               $"pg_rewind {(log.Contains("running pg_rewind", StringComparison.Ordinal) ? "ran" : "did not run")}");
+        Assert.That(log, Does.Not.Contain("running pg_rewind"),
+            Because($"{bystander.Name} neither was nor became the leader: it follows {newLeader.Name} without pg_rewind; its log since the switchover:\n{log}"));
+        Assert.That(bystander.PostmasterPid(), Is.Not.Null.And.EqualTo(postmasterBefore),
+            Because($"{bystander.Name}'s PostgreSQL is reconfigured with a reload, not restarted; its log since the switchover:\n{log}"));
+    }
+
     /// <summary>The longest time between two consecutive acknowledged writes from <paramref name="from"/> on.</summary>
     private static (double Seconds, double StartedAt) MaxGap(IReadOnlyList<Ack> acks, long from)
     {
@@ -149,6 +164,8 @@ public sealed class OperateTests
         Assert.That(await writer.WaitForAckAfterAsync(origin, TimeSpan.FromSeconds(15)), Is.True, Because(() => $"the writer gets writes through before the switchover (last error: {writer.LastError})"));
         await Task.Delay(TimeSpan.FromSeconds(1), TimeProvider.System);
         var oldLog = LogLength(old);
+        var bystander = _cluster.Nodes.Single(n => n != old && n != candidate);
+        var (bystanderPid, bystanderLog) = (bystander.PostmasterPid(), LogLength(bystander));
         var commandAt = Now;
         var switchover = await CtlAsync("switchover", "--leader", old.Name, "--candidate", candidate.Name, "--force");
         Assert.That(switchover.ExitCode, Is.Zero, Because($"patronictl switchover exits 0; stderr:\n{switchover.Stderr}"));
@@ -181,6 +198,7 @@ public sealed class OperateTests
         var oldLogSince = LogSince(old, oldLog);
         Report($"{old.Name} streams from {candidate.Name} {Seconds(commandAt, Now):0.0} s after the command started ({Seconds(rejoinStarted, Now):0.0} s after it returned)");
         Assert.That(oldLogSince, Does.Not.Contain("running pg_rewind"), Because($"a graceful switchover needs no pg_rewind on the old leader; its log since the switchover:\n{oldLogSince}"));
+        AssertUninvolvedReplicaKeptRunning(bystander, bystanderPid, bystanderLog, candidate);
 
         // history: the switch off the old timeline, naming the new leader.
         // (The new leader writes the history key in the cycle after its promotion; allow it a few cycles.)
@@ -259,7 +277,10 @@ public sealed class OperateTests
             Assert.That(await insert.ExecuteNonQueryAsync(), Is.EqualTo(1), Because("a write through HAProxy commits"));
         }
 
-        // Switchover through the REST API (what patronictl does), then HAProxy's checks move the traffic.
+        // Switchover through the REST API (what patronictl does), then HAProxy's checks move the traffic. It is the
+        // fixture's second one: the replica it does not involve replays a timeline its last restartpoint is not on.
+        var bystander = _cluster.Nodes.Single(n => n != old && n != candidate);
+        var (bystanderPid, bystanderLog) = (bystander.PostmasterPid(), LogLength(bystander));
         var body = new JsonObject { ["leader"] = old.Name, ["candidate"] = candidate.Name }.ToJsonString();
         var requestedAt = Now;
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
@@ -298,6 +319,7 @@ public sealed class OperateTests
         }
         var healed = await _cluster.WaitForHealthyAsync(HealTimeout, "after the switchover behind HAProxy");
         Assert.That(healed.Leader, Is.EqualTo(candidate), Because($"{candidate.Name} leads: {healed.Description}"));
+        AssertUninvolvedReplicaKeptRunning(bystander, bystanderPid, bystanderLog, candidate);
     }
 
     [Test, Order(3)]
@@ -321,11 +343,14 @@ public sealed class OperateTests
         Assert.That(list.Stdout, Does.Contain("Maintenance mode: on"), Because($"patronictl list shows maintenance mode:\n{list.Stdout}"));
 
         // A switchover naming its candidate is an operator's action: it still works while paused.
+        var bystander = _cluster.Nodes.Single(n => n != old && n != candidate);
+        var (bystanderPid, bystanderLog) = (bystander.PostmasterPid(), LogLength(bystander));
         var switchover = await CtlAsync("switchover", "--leader", old.Name, "--candidate", candidate.Name, "--force");
         Assert.That(switchover.ExitCode, Is.Zero, Because($"patronictl switchover exits 0 while paused; stderr:\n{switchover.Stderr}"));
         Assert.That(switchover.Stdout, Does.Contain($"Successfully switched over to \"{candidate.Name}\""), Because($"the switchover to {candidate.Name} succeeds while paused:\n{switchover.Stdout}"));
         var paused = await _cluster.WaitForHealthyAsync(HealTimeout, $"after the paused switchover to {candidate.Name}");
         Assert.That(paused.Leader, Is.EqualTo(candidate), Because($"{candidate.Name} leads after the paused switchover and {old.Name} streams from it: {paused.Description}"));
+        AssertUninvolvedReplicaKeptRunning(bystander, bystanderPid, bystanderLog, candidate);
 
         // kill -9 the leader's postmaster: in maintenance mode nobody restarts it and nobody takes over.
         var leader = paused.Leader;

@@ -157,11 +157,95 @@ public sealed class ReplicationTests : PgTestBase
         Assert.That(await PgNode.WaitUntilAsync(() => a.Scalar<long>("SELECT count(*) FROM t") == 2, TimeSpan.FromSeconds(10)), Is.True);
     }
 
+    // promoteFirst false: the bystander is told to follow a leader whose promotion is still running (a leader is elected
+    // before it is promoted), which made it judge the leader's timeline by its restartpoint's too.
+    [TestCase(true, TestName = "Uninvolved replica of a second switchover follows the new primary without pg_rewind or restart")]
+    [TestCase(false, TestName = "Uninvolved replica of a second switchover follows the new leader before its promotion without pg_rewind or restart")]
+    public async Task Uninvolved_replica_follows_the_new_leader_of_a_second_switchover_without_rewind_or_restart(bool promoteFirst)
+    {
+        var a = Node("node-a");
+        var b = Node("node-b");
+        var c = Node("node-c");
+        await a.StartNewPrimaryAsync();
+        await b.StartReplicaOfAsync(a);
+        await c.StartReplicaOfAsync(a);
+        a.Execute("CREATE TABLE t AS SELECT 1 AS x");
+        Assert.That(await PgNode.WaitUntilAsync(() => b.Scalar<long>("SELECT count(*) FROM pg_class WHERE relname = 't'") == 1
+                                                    && c.Scalar<long>("SELECT count(*) FROM pg_class WHERE relname = 't'") == 1, TimeSpan.FromSeconds(10)), Is.True);
+
+        // Switchover 1: a → b (timeline 2); a and c follow b, and c replays b's timeline-2 WAL.
+        await StopForSwitchoverAsync(from: a, others: [b, c]);
+        await PromoteAsync(from: a, to: b, others: [c]);
+        await a.Controller.FollowAsync(b.Member, CancellationToken.None);
+        await c.Controller.FollowAsync(b.Member, CancellationToken.None);
+        b.Execute("INSERT INTO t VALUES (2)");
+        Assert.That(await PgNode.WaitUntilAsync(() => c.Scalar<long>("SELECT count(*) FROM t") == 2 && a.Scalar<long>("SELECT count(*) FROM t") == 2,
+            TimeSpan.FromSeconds(20)), Is.True, "a and c replay b's timeline 2");
+        // What made the check go wrong: without a WAL receiver the only timeline SQL shows of a standby is the one of its
+        // last restartpoint, still 1 here (restartpoints come with checkpoint_timeout or max_wal_size, not with a switch).
+        Assert.That(c.Scalar<int>("SELECT timeline_id FROM pg_control_checkpoint()"), Is.EqualTo(1), "precondition: c's last restartpoint is on timeline 1");
+        Assert.That(await PgNode.WaitUntilAsync(async () => await c.StatusAsync() is { IsStreaming: true, Timeline: 2 }, TimeSpan.FromSeconds(20)), Is.True,
+            "c is seen streaming on timeline 2");
+        Assert.That(a.Scalar<int>("SELECT timeline_id FROM pg_control_checkpoint()"), Is.EqualTo(1), "precondition: a's last restartpoint is on timeline 1");
+
+        // Switchover 2: b → a (timeline 3). c's WAL receiver is down (b is stopped) when it is told to follow a.
+        await StopForSwitchoverAsync(from: b, others: [a, c]);
+        if (promoteFirst) await PromoteAsync(from: b, to: a, others: [c]);
+        Assert.That(await PgNode.WaitUntilAsync(() => c.Scalar<int?>("SELECT pid FROM pg_stat_wal_receiver") is null, TimeSpan.FromSeconds(10)), Is.True,
+            "c's WAL receiver has no upstream while b is down");
+        Assert.That((await c.StatusAsync()).Timeline, Is.EqualTo(2), "the status remembers the timeline c was seen streaming on, not its restartpoint's");
+        var pid = c.PostmasterPid();
+        var startedAt = c.Scalar<DateTime>("SELECT pg_postmaster_start_time()");
+        c.Logger.Collector.Clear();
+        await a.Controller.SyncReplicationSlotsAsync([c.SlotName, b.SlotName], CancellationToken.None);
+        await c.Controller.FollowAsync(a.Member, CancellationToken.None);
+        if (!promoteFirst) await PromoteAsync(from: b, to: a, others: [c]);
+
+        var events = c.Logger.Collector.GetSnapshot();
+        var log = string.Join('\n', events.Select(e => $"{e.Id.Id} {e.Message}"));
+        var upstreamTimeline = promoteFirst ? "upstream timeline 3" : "upstream timeline 2";
+        Assert.Multiple(() =>
+        {
+            Assert.That(events.Any(r => r.Id.Id is PostgresEventId.RewindStarted or PostgresEventId.Rewound or PostgresEventId.Stopping), Is.False, log);
+            Assert.That(events.Any(r => r.Id.Id == PostgresEventId.DivergenceChecked && r.Message.Contains("local timeline 2 (from IDENTIFY_SYSTEM)", StringComparison.Ordinal)
+                                        && r.Message.Contains(upstreamTimeline, StringComparison.Ordinal) && r.Message.Contains("can follow as it is", StringComparison.Ordinal)), Is.True, log);
+            Assert.That(events.Any(r => r.Id.Id is PostgresEventId.LocalTimelineFallback or PostgresEventId.DivergenceUnknown), Is.False, log);
+            Assert.That(c.PostmasterPid(), Is.EqualTo(pid), "the same postmaster");
+            Assert.That(c.Scalar<DateTime>("SELECT pg_postmaster_start_time()"), Is.EqualTo(startedAt), "not restarted");
+        });
+        Assert.That(await PgNode.WaitUntilAsync(async () => (await c.StatusAsync()).IsStreaming, TimeSpan.FromSeconds(20)), Is.True, "c streams from a");
+        a.Execute("INSERT INTO t VALUES (3)");
+        Assert.That(await PgNode.WaitUntilAsync(() => c.Scalar<long>("SELECT count(*) FROM t") == 3, TimeSpan.FromSeconds(10)), Is.True);
+        var status = await c.StatusAsync();
+        Assert.That((status.Role, status.Timeline, status.Upstream), Is.EqualTo((PostgresRole.Replica, 3, "node-a")));
+        Assert.That(a.Scalar<string>("SELECT string_agg(application_name, ',') FROM pg_stat_replication"), Is.EqualTo("node-c"));
+    }
+
+    /// <summary>The first half of a switchover: the primary stops gracefully and the others receive its shutdown checkpoint.</summary>
+    private static async Task StopForSwitchoverAsync(PgNode from, IReadOnlyList<PgNode> others)
+    {
+        await from.Controller.StopForDemoteAsync(DemoteMode.Graceful, CancellationToken.None);
+        var last = (await from.StatusAsync()).Lsn;
+        foreach (var replica in others)
+            Assert.That(await PgNode.WaitUntilAsync(async () => (await replica.StatusAsync()).Lsn > last, TimeSpan.FromSeconds(10)), Is.True,
+                $"{replica.Name} receives {from.Name}'s shutdown checkpoint");
+    }
+
+    /// <summary>The second half: the candidate is promoted and keeps slots for the others; the old primary is left stopped.</summary>
+    private static async Task PromoteAsync(PgNode from, PgNode to, IReadOnlyList<PgNode> others)
+    {
+        await to.ArmFenceAsync(TimeSpan.FromMinutes(5));
+        await to.Controller.PromoteAsync(CancellationToken.None);
+        await from.Controller.SetWriteFenceAsync(null, CancellationToken.None);
+        await to.Controller.SyncReplicationSlotsAsync([.. others.Append(from).Select(n => n.SlotName)], CancellationToken.None);
+    }
+
     [Test]
     public async Task Stopped_replica_status_comes_from_pg_controldata_and_follow_null_waits_without_upstream()
     {
         var a = Node("node-a");
-        var b = Node("node-b");
+        // No replication line for b itself: its divergence check cannot ask IDENTIFY_SYSTEM and says so.
+        var b = Node("node-b", o => o.PgHba = ["local all all trust", "host all all 127.0.0.1/32 trust"]);
         await a.StartNewPrimaryAsync();
         await b.StartReplicaOfAsync(a);
         await b.Controller.StopForDemoteAsync(DemoteMode.Offline, CancellationToken.None);
@@ -183,6 +267,11 @@ public sealed class ReplicationTests : PgTestBase
         Assert.That(await PgNode.WaitUntilAsync(async () => (await b.StatusAsync()).IsStreaming, TimeSpan.FromSeconds(20)), Is.True);
         Assert.That(b.PostmasterPid(), Is.EqualTo(pid));
         Assert.That((await b.StatusAsync()).Upstream, Is.EqualTo("node-a"));
+        var events = b.Logger.Collector.GetSnapshot();
+        Assert.That(events.Any(r => r.Id.Id == PostgresEventId.LocalTimelineFallback && r.Message.Contains("no pg_hba.conf entry", StringComparison.Ordinal)
+                                    && r.Message.Contains("last restartpoint's timeline 1", StringComparison.Ordinal)), Is.True,
+            string.Join('\n', events.Select(e => $"{e.Id.Id} {e.Message}")));
+        Assert.That(events.Any(r => r.Id.Id == PostgresEventId.DivergenceChecked && r.Message.Contains("local timeline 1 (from last restartpoint)", StringComparison.Ordinal)), Is.True);
     }
 
     [Test]

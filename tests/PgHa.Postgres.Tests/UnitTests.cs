@@ -16,6 +16,8 @@ public sealed class RewindCheckTests
     [TestCase(3, 0x1000000, true, 2, ExpectedResult = "Needed", TestName = "local timeline ahead of the upstream: diverged")]
     [TestCase(1, 0x3000100, true, 3, ExpectedResult = "NotNeeded", TestName = "replica replayed exactly to the fork point")]
     [TestCase(1, 0x3000101, true, 3, ExpectedResult = "Needed", TestName = "replica replayed past the fork point")]
+    [TestCase(2, 0x5000000, true, 3, ExpectedResult = "NotNeeded", TestName = "replica that replayed timeline 2 up to its fork point (the uninvolved replica of a second switchover)")]
+    [TestCase(1, 0x5000000, true, 3, ExpectedResult = "Needed", TestName = "the same replica judged on its timeline-1 restartpoint looks diverged")]
     [TestCase(2, 0x4000000, false, 3, ExpectedResult = "AskPgRewind", TestName = "former primary stopped before the fork point: pg_rewind decides")]
     [TestCase(2, 0x5000000, false, 3, ExpectedResult = "Needed", TestName = "former primary at or past the fork point")]
     public string Decide(int localTl, long localLsn, bool inRecovery, int upstreamTl) =>
@@ -26,6 +28,52 @@ public sealed class RewindCheckTests
     {
         IReadOnlyList<TimelineHistoryEntry> history = [new(1, 0x3000000, ""), new(3, 0x6000000, "")];
         Assert.That(RewindCheck.Decide(2, 0x4000000, true, 4, history), Is.EqualTo(RewindNeed.Needed));
+        Assert.That(RewindCheck.Assess(2, 0x4000000, true, 4, history).Reason, Is.EqualTo("the upstream's history goes through timeline 3 but not through 2"));
+        Assert.That(RewindCheck.Assess(5, 0x4000000, true, 4, history).Reason, Is.EqualTo("local timeline 5 is newer than the upstream's 4"));
+        Assert.That(RewindCheck.Assess(4, 0x4000000, true, 7, history).Reason, Is.EqualTo("timeline 4 is not in the history of the upstream's timeline 7"));
+    }
+
+    // The reasons the log gives for each decision.
+    [TestCase(3, 0x9000000, true, "same timeline 3 as the upstream")]
+    [TestCase(1, 0x3000100, true, "replayed up to 0/3000100, not past the fork point 0/3000100 where the upstream's history leaves timeline 1")]
+    [TestCase(1, 0x3000101, true, "replayed up to 0/3000101, past the fork point 0/3000100 where the upstream's history leaves timeline 1")]
+    [TestCase(2, 0x4000000, false, "shut down at checkpoint 0/4000000, before the fork point 0/5000000 where the upstream's history leaves timeline 2")]
+    [TestCase(2, 0x5000000, false, "shut down at checkpoint 0/5000000, at or past the fork point 0/5000000 where the upstream's history leaves timeline 2")]
+    public void Assess_says_why(int localTl, long localLsn, bool inRecovery, string reason) =>
+        Assert.That(RewindCheck.Assess(localTl, localLsn, inRecovery, 3, Tl3History).Reason, Is.EqualTo(reason));
+
+    // A standby upstream (a leader whose promotion is still running, a cascading source) at 0/5000000 on its replay timeline.
+    [TestCase(2, 0x4FFFF00, true, 2, ExpectedResult = "NotNeeded", TestName = "standby upstream ahead on the same timeline: it forks at or after its WAL end")]
+    [TestCase(2, 0x5000000, true, 2, ExpectedResult = "NotNeeded", TestName = "standby upstream exactly as far on the same timeline")]
+    [TestCase(2, 0x5000001, true, 2, ExpectedResult = "Undecided", TestName = "standby upstream behind on the same timeline: a promotion could fork before the local WAL end")]
+    [TestCase(2, 0x5000000, false, 2, ExpectedResult = "Undecided", TestName = "standby upstream not past a stopped former primary's shutdown checkpoint")]
+    [TestCase(2, 0x4000000, false, 2, ExpectedResult = "NotNeeded", TestName = "standby upstream past a stopped former primary's shutdown checkpoint")]
+    [TestCase(3, 0x1000000, true, 2, ExpectedResult = "Undecided", TestName = "standby upstream still on an older timeline: not judged")]
+    [TestCase(1, 0x3000100, true, 3, ExpectedResult = "NotNeeded", TestName = "standby upstream on a newer timeline: its history decides")]
+    [TestCase(1, 0x3000101, true, 3, ExpectedResult = "Needed", TestName = "standby upstream on a newer timeline whose history forked before the local WAL end")]
+    public string Decide_against_a_standby(int localTl, long localLsn, bool inRecovery, int upstreamTl) =>
+        RewindCheck.Decide(localTl, localLsn, inRecovery, upstreamTl, upstreamTl == 3 ? Tl3History : [], upstreamStandbyLsn: 0x5000000).ToString();
+
+    [Test]
+    public void A_standby_upstreams_unreadable_history_leaves_it_undecided()
+    {
+        var verdict = RewindCheck.Assess(1, 0x3000000, true, 3, null, upstreamStandbyLsn: 0x6000000);
+        Assert.That(verdict, Is.EqualTo(new RewindVerdict(RewindNeed.Undecided, "the history of the upstream standby's timeline 3 could not be read")));
+        Assert.That(RewindCheck.Assess(2, 0x5000001, true, 2, [], upstreamStandbyLsn: 0x5000000).Reason,
+            Is.EqualTo("the upstream standby's WAL on timeline 2 goes to 0/5000000, behind the local 0/5000001; a promotion now would fork before it"));
+    }
+
+    // Which timeline a running replica is judged on: IDENTIFY_SYSTEM's, else the streaming receiver's, else the restartpoint's.
+    [TestCase(3, 3, 1, ExpectedResult = "3 IdentifySystem", TestName = "IDENTIFY_SYSTEM answered")]
+    [TestCase(3, null, 1, ExpectedResult = "3 IdentifySystem", TestName = "IDENTIFY_SYSTEM answered while no WAL receiver streams (the switchover case)")]
+    [TestCase(2, 3, 1, ExpectedResult = "2 IdentifySystem", TestName = "IDENTIFY_SYSTEM's replay timeline wins over a receiver already on the next one")]
+    [TestCase(null, 3, 1, ExpectedResult = "3 WalReceiver", TestName = "no replication connection, streaming: the receiver's timeline")]
+    [TestCase(null, null, 1, ExpectedResult = "1 Restartpoint", TestName = "no replication connection, no receiver: the last restartpoint's")]
+    [TestCase(0, 0, 2, ExpectedResult = "2 Restartpoint", TestName = "zero means unknown")]
+    public string Running_replica_timeline(int? identified, int? streaming, int restartpoint)
+    {
+        var (timeline, source) = RewindCheck.RunningReplicaTimeline(identified, streaming, restartpoint);
+        return $"{timeline} {source}";
     }
 }
 

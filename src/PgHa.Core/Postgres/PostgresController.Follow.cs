@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Npgsql;
+using Npgsql.Replication;
 using PgHa.Cluster;
 using PgHa.Decisions;
 
@@ -19,9 +20,15 @@ public sealed partial class PostgresController
     /// </para>
     /// <para>
     /// Divergence (Patroni's method, <c>_check_timeline_and_lsn</c>): the upstream's timeline and its history file
-    /// (read with the rewind credentials), judged by <see cref="RewindCheck"/>. A diverged data directory is rewound with pg_rewind when use_pg_rewind is on
-    /// (a former primary stopped before the fork point is handed to pg_rewind too, which reports "no rewind required"
-    /// when its shutdown checkpoint is the fork point). When rewind is off or fails and
+    /// (read with the rewind credentials), judged by <see cref="RewindCheck"/> against the local timeline and position:
+    /// pg_controldata's for a stopped server; for a running replica its replay position and the timeline
+    /// <c>IDENTIFY_SYSTEM</c> reports over a replication connection to itself (TCP, replication credentials: pg_hba.conf
+    /// must let the replication user in from the local address, as Patroni's does; without it, the WAL receiver's
+    /// timeline or the last restartpoint's stands in). A standby upstream (a leader whose promotion is still running)
+    /// is judged on its IDENTIFY_SYSTEM timeline and position, waiting a little for the promotion when it is behind.
+    /// A diverged data directory is rewound with pg_rewind when use_pg_rewind is on (a former primary stopped before
+    /// the fork point is handed to pg_rewind too, which reports "no rewind required" when its shutdown checkpoint is
+    /// the fork point). When rewind is off or fails and
     /// remove_data_directory_on_rewind_failure is on, the data directory is wiped and cloned afresh; otherwise it starts
     /// as it is (it will not stream) and the rewind is not retried until the upstream's timeline changes. When the
     /// check itself is impossible (upstream unreachable), it follows without rewind.
@@ -63,7 +70,7 @@ public sealed partial class PostgresController
                         await StopPostmasterAsync("fast", "rewind", cancellationToken).ConfigureAwait(false);
                         running = false;
                     }
-                    await RewindOrReinitAsync(upstream, host, port.Value, c.Need, c.UpstreamTimeline, cancellationToken).ConfigureAwait(false);
+                    await RewindOrReinitAsync(upstream, host, port.Value, c, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -88,7 +95,10 @@ public sealed partial class PostgresController
         }
     }
 
-    private sealed record DivergenceCheck(RewindNeed Need, int UpstreamTimeline);
+    private sealed record DivergenceCheck(RewindNeed Need, int UpstreamTimeline, string Reason);
+
+    /// <summary>How long the divergence check waits for a standby upstream (a leader being promoted) to get a fork point.</summary>
+    private static readonly TimeSpan UpstreamPromotionWait = TimeSpan.FromSeconds(10);
 
     private async Task<DivergenceCheck?> CheckDivergenceAsync(Member upstream, string host, int port, bool running, CancellationToken ct)
     {
@@ -96,10 +106,27 @@ public sealed partial class PostgresController
         long localLsn;
         bool inRecovery;
         string systemId;
+        string timelineSource;
         if (running)
         {
+            // The timeline first, then the replay position: a timeline switch in between can only make the pair look
+            // further along (a needless pg_rewind), never less (a missed divergence).
+            var (identified, identifyError) = await IdentifyReplayTimelineAsync(ct).ConfigureAwait(false);
             var state = await QueryRunningAsync(ct).ConfigureAwait(false);
-            (localTimeline, localLsn, inRecovery, systemId) = (state.Timeline, state.ReplayLsn, true, state.SystemId);
+            LocalTimelineSource source;
+            (localTimeline, source) = RewindCheck.RunningReplicaTimeline(identified, state.Streaming ? state.ReceivedTimeline : null, state.RestartpointTimeline);
+            if (identifyError is not null)
+            {
+                PostgresLog.LocalTimelineFallback(_logger, identifyError, source == LocalTimelineSource.WalReceiver ? "streaming WAL receiver's" : "last restartpoint's",
+                    localTimeline, _listen.LocalConnectHost, _options.Replication.Username);
+            }
+            timelineSource = source switch
+            {
+                LocalTimelineSource.IdentifySystem => "IDENTIFY_SYSTEM",
+                LocalTimelineSource.WalReceiver => "WAL receiver",
+                _ => "last restartpoint",
+            };
+            (localLsn, inRecovery, systemId) = (state.ReplayLsn, true, state.SystemId);
         }
         else
         {
@@ -107,21 +134,45 @@ public sealed partial class PostgresController
             (localTimeline, localLsn) = control.LocalPosition;
             inRecovery = control.Role == PostgresRole.Replica;
             systemId = control.SystemId ?? "";
+            timelineSource = "pg_controldata";
         }
         if (localTimeline <= 0) return null;
 
-        int upstreamTimeline;
-        IReadOnlyList<TimelineHistoryEntry> history;
-        try
+        // A leader is elected before it is promoted: while it is still a standby that has not got as far as this data
+        // directory, its fork point is not known yet. Patroni checks again a cycle later; this waits for the promotion.
+        var waitUntil = _time.GetUtcNow() + UpstreamPromotionWait;
+        var waiting = false;
+        UpstreamTimeline up;
+        RewindVerdict assessed;
+        while (true)
         {
-            (upstreamTimeline, history) = await ReadUpstreamTimelineAsync(upstream, host, port, systemId, ct).ConfigureAwait(false);
+            try
+            {
+                up = await ReadUpstreamTimelineAsync(upstream, host, port, systemId, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsNotAnswering(ex) && !ct.IsCancellationRequested)
+            {
+                PostgresLog.DivergenceUnknown(_logger, upstream.Name, ex.Message);
+                return null;
+            }
+            if (up.Unknown is not null)
+            {
+                PostgresLog.DivergenceUnknown(_logger, upstream.Name, up.Unknown);
+                return null;
+            }
+            assessed = RewindCheck.Assess(localTimeline, localLsn, inRecovery, up.Timeline, up.History, up.StandbyLsn);
+            if (assessed.Need != RewindNeed.Undecided) break;
+            if (_time.GetUtcNow() >= waitUntil)
+            {
+                PostgresLog.DivergenceUnknown(_logger, upstream.Name, $"{assessed.Reason}, still after {UpstreamPromotionWait.TotalSeconds:0} s");
+                return null;
+            }
+            if (!waiting) PostgresLog.WaitingForUpstreamPromotion(_logger, upstream.Name, assessed.Reason, UpstreamPromotionWait);
+            waiting = true;
+            await Task.Delay(TimeSpan.FromMilliseconds(250), _time, ct).ConfigureAwait(false);
         }
-        catch (Exception ex) when (IsNotAnswering(ex) && !ct.IsCancellationRequested)
-        {
-            PostgresLog.DivergenceUnknown(_logger, upstream.Name, ex.Message);
-            return null;
-        }
-        var need = RewindCheck.Decide(localTimeline, localLsn, inRecovery, upstreamTimeline, history);
+        var (need, reason) = assessed;
+        var (upstreamTimeline, history) = (up.Timeline, up.History ?? []);
         var verdict = need switch
         {
             RewindNeed.NotNeeded => "can follow as it is",
@@ -141,8 +192,28 @@ public sealed partial class PostgresController
             }
             else verdict = $"former primary whose shutdown checkpoint ends at {Lsn.Format(end)}, not at the fork point {Lsn.Format(fork.SwitchLsn)}; pg_rewind decides";
         }
-        PostgresLog.DivergenceChecked(_logger, upstream.Name, localTimeline, Lsn.Format(localLsn), inRecovery, upstreamTimeline, verdict);
-        return new DivergenceCheck(need, upstreamTimeline);
+        PostgresLog.DivergenceChecked(_logger, upstream.Name, localTimeline, timelineSource, Lsn.Format(localLsn), inRecovery, upstreamTimeline, reason, verdict);
+        return new DivergenceCheck(need, upstreamTimeline, reason);
+    }
+
+    /// <summary>
+    /// The timeline this running standby replays on, from <c>IDENTIFY_SYSTEM</c> over a replication connection to
+    /// itself (Patroni's <c>get_replica_timeline</c>): on a standby it reports the timeline of the last replayed
+    /// record, which SQL shows nowhere (<c>received_tli</c> needs a WAL receiver; <c>pg_control_checkpoint()</c> is
+    /// the last restartpoint's). Over TCP with the replication credentials, like the peers that stream from this
+    /// server, because pg_hba's <c>local all</c> lines do not cover replication. Null and the reason when it fails.
+    /// </summary>
+    private async Task<(int? Timeline, string? Error)> IdentifyReplayTimelineAsync(CancellationToken ct)
+    {
+        try
+        {
+            var identity = await IdentifySystemAsync(_listen.LocalConnectHost, _listen.Port, ct).ConfigureAwait(false);
+            return ((int)identity.Timeline, null);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or IOException or InvalidOperationException && !ct.IsCancellationRequested)
+        {
+            return (null, ex.Message);
+        }
     }
 
     /// <summary>
@@ -177,21 +248,29 @@ public sealed partial class PostgresController
     [System.Text.RegularExpressions.GeneratedRegex(@"invalid record length at (?<lsn>[0-9A-F]+/[0-9A-F]+)")]
     private static partial System.Text.RegularExpressions.Regex WalDumpEnd();
 
-    // The upstream's timeline the way IDENTIFY_SYSTEM reports it: a primary's current insert timeline (its WAL file
-    // name; pg_control lags until the post-promote checkpoint), a standby's replay timeline.
+    // A primary's current insert timeline comes from its WAL file name (pg_control lags until the post-promote
+    // checkpoint); a standby's is asked with IDENTIFY_SYSTEM, as SQL only shows its receiver's or restartpoint's.
     private const string UpstreamTimelineSql = """
         SELECT s.system_identifier::text,
-               CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END,
-               greatest((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()))
+               CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END
           FROM pg_control_system() s
         """;
+
+    /// <summary>What the divergence check knows of the upstream.</summary>
+    /// <param name="Timeline">A primary's current timeline, a standby's replay timeline.</param>
+    /// <param name="History">That timeline's history file (empty on timeline 1; null when a standby's could not be read).</param>
+    /// <param name="StandbyLsn">Null for a primary; for a standby, how far its WAL goes (IDENTIFY_SYSTEM's position).</param>
+    /// <param name="Unknown">Why a standby's timeline could not be read (then <paramref name="Timeline"/> is 0).</param>
+    private sealed record UpstreamTimeline(int Timeline, IReadOnlyList<TimelineHistoryEntry>? History, long? StandbyLsn, string? Unknown = null);
 
     /// <summary>
     /// The upstream's timeline and its history file, over an ordinary connection with the rewind credentials (the ones
     /// pg_rewind uses; Patroni grants its rewind user <c>pg_read_binary_file</c>). Npgsql 10's TIMELINE_HISTORY on a
-    /// replication connection fails against PostgreSQL 15 (it expects bytea, the server sends text), hence SQL.
+    /// replication connection fails against PostgreSQL 15 (it expects bytea, the server sends text), hence SQL. A standby
+    /// upstream (a leader whose promotion is still running, a cascading source) is asked IDENTIFY_SYSTEM with the
+    /// replication credentials its replicas stream with.
     /// </summary>
-    private async Task<(int Timeline, IReadOnlyList<TimelineHistoryEntry> History)> ReadUpstreamTimelineAsync(Member upstream, string host, int port, string localSystemId, CancellationToken ct)
+    private async Task<UpstreamTimeline> ReadUpstreamTimelineAsync(Member upstream, string host, int port, string localSystemId, CancellationToken ct)
     {
         var credentials = _options.EffectiveRewind;
         var csb = new NpgsqlConnectionStringBuilder
@@ -213,30 +292,71 @@ public sealed partial class PostgresController
         await conn.OpenAsync(ct).ConfigureAwait(false);
         string systemId;
         int timeline;
+        long? standbyLsn = null;
         await using (var cmd = new NpgsqlCommand(UpstreamTimelineSql, conn))
         await using (var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
         {
             await reader.ReadAsync(ct).ConfigureAwait(false);
             systemId = reader.GetString(0);
-            timeline = !reader.IsDBNull(1)
-                ? int.Parse(reader.GetString(1).AsSpan(0, 8), NumberStyles.HexNumber, CultureInfo.InvariantCulture)
-                : reader.IsDBNull(2) ? 0 : reader.GetInt32(2);
+            timeline = reader.IsDBNull(1) ? 0 : int.Parse(reader.GetString(1).AsSpan(0, 8), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
         }
         if (systemId != localSystemId)
             throw new InvalidOperationException($"{upstream.Name} belongs to another cluster (system identifier {systemId}, local {localSystemId})");
-        if (timeline <= 1) return (timeline, []);
+        if (timeline == 0)
+        {
+            try
+            {
+                var identity = await IdentifySystemAsync(host, port, ct).ConfigureAwait(false);
+                timeline = (int)identity.Timeline;
+                standbyLsn = (long)(ulong)identity.XLogPos;
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or IOException or InvalidOperationException && !ct.IsCancellationRequested)
+            {
+                return new(0, null, null, $"{upstream.Name} is a standby and IDENTIFY_SYSTEM failed: {ex.Message}");
+            }
+        }
+        if (timeline <= 1) return new(timeline, [], standbyLsn);
         await using var read = new NpgsqlCommand("SELECT pg_read_binary_file($1)", conn);
         read.Parameters.Add(new NpgsqlParameter { Value = "pg_wal/" + TimelineHistoryFile.FileName(timeline) });
-        var content = (byte[])(await read.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
-        return (timeline, TimelineHistoryFile.Parse(System.Text.Encoding.UTF8.GetString(content)));
+        try
+        {
+            var content = (byte[])(await read.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+            return new(timeline, TimelineHistoryFile.Parse(System.Text.Encoding.UTF8.GetString(content)), standbyLsn);
+        }
+        catch (PostgresException) when (standbyLsn is not null)
+        {
+            // A standby keeps the history files it streamed, not necessarily those a base backup started it on.
+            return new(timeline, null, standbyLsn);
+        }
     }
 
-    private async Task RewindOrReinitAsync(Member upstream, string host, int port, RewindNeed need, int upstreamTimeline, CancellationToken ct)
+    /// <summary>IDENTIFY_SYSTEM over a physical replication connection with the replication credentials.</summary>
+    private async Task<ReplicationSystemIdentification> IdentifySystemAsync(string host, int port, CancellationToken ct)
     {
+        var credentials = _options.Replication;
+        var csb = new NpgsqlConnectionStringBuilder
+        {
+            Host = host,
+            Port = port,
+            Username = credentials.Username,
+            Password = credentials.Password,
+            Timeout = Math.Max(1, (int)Math.Ceiling(_options.ConnectTimeout.TotalSeconds)),
+            ApplicationName = "pgha " + _options.MemberName,
+        };
+        await using var conn = new PhysicalReplicationConnection(csb.ConnectionString);
+        await conn.Open(ct).ConfigureAwait(false);
+        // Npgsql applies the command timeout to the open connector, so it can only be set after Open.
+        conn.CommandTimeout = _options.QueryTimeout;
+        return await conn.IdentifySystem(ct).ConfigureAwait(false);
+    }
+
+    private async Task RewindOrReinitAsync(Member upstream, string host, int port, DivergenceCheck check, CancellationToken ct)
+    {
+        var need = check.Need;
         string error;
         if (_options.UsePgRewind)
         {
-            var (ok, outcome) = await RunPgRewindAsync(upstream, host, port, need, ct).ConfigureAwait(false);
+            var (ok, outcome) = await RunPgRewindAsync(upstream, host, port, check, ct).ConfigureAwait(false);
             if (ok) return;
             error = outcome;
         }
@@ -255,10 +375,10 @@ public sealed partial class PostgresController
             return;
         }
         PostgresLog.RewindFailed(_logger, upstream.Name, error, "starting it as it is; it will not stream until it is rewound or reinitialized");
-        lock (_gate) _rewindFailed = (upstream.Name, upstreamTimeline);
+        lock (_gate) _rewindFailed = (upstream.Name, check.UpstreamTimeline);
     }
 
-    private async Task<(bool Ok, string Outcome)> RunPgRewindAsync(Member upstream, string host, int port, RewindNeed need, CancellationToken ct)
+    private async Task<(bool Ok, string Outcome)> RunPgRewindAsync(Member upstream, string host, int port, DivergenceCheck check, CancellationToken ct)
     {
         var credentials = _options.EffectiveRewind;
         var source = ConnInfo.Build(
@@ -269,7 +389,7 @@ public sealed partial class PostgresController
             new("dbname", "postgres"),
             new("application_name", _options.MemberName),
         ]);
-        PostgresLog.RewindStarted(_logger, upstream.Name, need == RewindNeed.Needed ? "the local WAL went past the upstream's fork point" : "checking the former primary's shutdown checkpoint against the fork point");
+        PostgresLog.RewindStarted(_logger, upstream.Name, check.Need == RewindNeed.Needed ? check.Reason : check.Reason + "; pg_rewind compares the former primary's shutdown checkpoint with the fork point");
         var started = Stopwatch.StartNew();
         _watcher.Stop();
         var result = await ProcessRunner.RunAsync(Tool("pg_rewind"), ["-D", DataDir, "--source-server=" + source, "--progress"], ct,

@@ -8,7 +8,8 @@ namespace PgHa.Postgres;
 public sealed partial class PostgresController
 {
     // One round trip. pg_control_checkpoint() lags right after a promotion (until the next checkpoint), so a primary's
-    // timeline comes from the name of its current WAL file; a replica's from the WAL receiver, else its last restartpoint.
+    // timeline comes from the name of its current WAL file; a replica's from the WAL receiver, else the newest seen
+    // for this postmaster, else its last restartpoint.
     private const string StatusSql = """
         SELECT s.system_identifier::text,
                r.rec,
@@ -30,8 +31,14 @@ public sealed partial class PostgresController
         """;
 
     /// <summary>What one status query of a running server returned.</summary>
+    /// <remarks>
+    /// <see cref="ReceivedTimeline"/> (the WAL receiver's, 0 without one) and <see cref="RestartpointTimeline"/> are a
+    /// standby's two views of its timeline; <see cref="Timeline"/> is the newer one, which lags the timeline really
+    /// replayed while no WAL receiver runs (the divergence check asks IDENTIFY_SYSTEM instead).
+    /// </remarks>
     private sealed record RunningState(string SystemId, bool InRecovery, int Timeline, long Lsn, long ReplayLsn, bool Streaming,
-        long? ReceiveLsn, DateTimeOffset StartedAt, int ServerVersion, string SynchronousStandbyNames, ImmutableArray<ReplicationConnection> Replication);
+        long? ReceiveLsn, DateTimeOffset StartedAt, int ServerVersion, string SynchronousStandbyNames, ImmutableArray<ReplicationConnection> Replication,
+        int ReceivedTimeline, int RestartpointTimeline);
 
     /// <inheritdoc />
     /// <remarks>
@@ -103,19 +110,28 @@ public sealed partial class PostgresController
         var receivedTli = reader.IsDBNull(5) ? 0 : reader.GetInt32(5);
         var streaming = !reader.IsDBNull(6) && reader.GetString(6) == "streaming";
         var checkpointTli = reader.IsDBNull(7) ? 0 : reader.GetInt32(7);
+        long? receive = reader.IsDBNull(8) ? null : reader.GetInt64(8);
+        var startedAt = reader.GetFieldValue<DateTimeOffset>(9);
         int timeline;
         if (!inRecovery)
         {
             var walFile = reader.GetString(2);
             timeline = int.Parse(walFile.AsSpan(0, 8), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
         }
-        else timeline = Math.Max(receivedTli, checkpointTli);
-        long? receive = reader.IsDBNull(8) ? null : reader.GetInt64(8);
-        var startedAt = reader.GetFieldValue<DateTimeOffset>(9);
+        else
+        {
+            timeline = Math.Max(receivedTli, checkpointTli);
+            lock (_gate)
+            {
+                if (_replicaTimelineSeen is { } seen && seen.PostmasterStart == startedAt) timeline = Math.Max(timeline, seen.Timeline);
+                _replicaTimelineSeen = (startedAt, timeline);
+            }
+        }
         var version = reader.GetInt32(10);
         var syncNames = reader.IsDBNull(11) ? "" : reader.GetString(11);
         await reader.DisposeAsync().ConfigureAwait(false);
         var replication = inRecovery ? ImmutableArray<ReplicationConnection>.Empty : await QueryReplicationAsync(conn, ct).ConfigureAwait(false);
-        return new RunningState(systemId, inRecovery, timeline, lsn, replay, inRecovery && streaming, receive, startedAt, version, syncNames, replication);
+        return new RunningState(systemId, inRecovery, timeline, lsn, replay, inRecovery && streaming, receive, startedAt, version, syncNames, replication,
+            receivedTli, checkpointTli);
     }
 }

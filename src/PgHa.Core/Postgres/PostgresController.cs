@@ -40,6 +40,9 @@ public sealed partial class PostgresController : IPostgresControl, IDisposable
     private (string Upstream, int Timeline)? _rewindFailed;
     // The member whose pg_basebackup the data directory is, until the first follow after the clone; guarded by _gate.
     private string? _basebackupOf;
+    // The newest timeline a running standby was seen on, per postmaster (its start time): a standby never goes back to
+    // an older one, while without a WAL receiver SQL only shows its last restartpoint's, which can be older.
+    private (DateTimeOffset PostmasterStart, int Timeline)? _replicaTimelineSeen;
 
     /// <summary>Creates the controller; throws <see cref="OptionsValidationException"/> when the options are invalid.</summary>
     public PostgresController(PostgresControllerOptions options, TimeProvider timeProvider, ILogger<PostgresController>? logger = null)
@@ -388,8 +391,8 @@ public sealed partial class PostgresController : IPostgresControl, IDisposable
     /// </summary>
     private async Task<bool?> WaitForPostmasterAsync(int pid, CancellationToken ct)
     {
-        PostgresLog.WaitingForPostmaster(_logger, pid, _options.PgCtlTimeout);
         var until = _time.GetUtcNow() + _options.PgCtlTimeout;
+        var logged = false;
         while (true)
         {
             if (!Posix.IsAlive(pid)) return null;
@@ -404,6 +407,9 @@ public sealed partial class PostgresController : IPostgresControl, IDisposable
             catch (Exception ex) when (IsNotAnswering(ex) && !ct.IsCancellationRequested)
             {
                 if (_time.GetUtcNow() > until) throw new InvalidOperationException($"the postmaster (pid {pid}) runs but has not answered within pg_ctl_timeout: {ex.Message}", ex);
+                // Logged only when it did not answer at once: every follow of a running replica comes through here.
+                if (!logged) PostgresLog.WaitingForPostmaster(_logger, pid, _options.PgCtlTimeout);
+                logged = true;
                 await Task.Delay(TimeSpan.FromMilliseconds(200), _time, ct).ConfigureAwait(false);
             }
         }

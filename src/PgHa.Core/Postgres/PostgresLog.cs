@@ -80,6 +80,13 @@ public static partial class PostgresEventId
     public const int StaleLockRemoved = 3133;
     /// <summary>The CHECKPOINT before a graceful stop finished (or failed; the stop goes ahead).</summary>
     public const int CheckpointBeforeStop = 3134;
+    /// <summary>
+    /// The divergence check of a running replica could not read its replay timeline with IDENTIFY_SYSTEM and used a
+    /// less exact one (the WAL receiver's or the last restartpoint's).
+    /// </summary>
+    public const int LocalTimelineFallback = 3140;
+    /// <summary>The divergence check waits for a standby upstream (a leader not promoted yet) to get a fork point.</summary>
+    public const int WaitingForUpstreamPromotion = 3141;
 }
 
 internal static partial class PostgresLog
@@ -135,8 +142,14 @@ internal static partial class PostgresLog
     [LoggerMessage(EventId = PostgresEventId.Following, Level = LogLevel.Information, Message = "configured to follow {Upstream} (primary_conninfo host {Host} port {Port}, slot {Slot}); {Then}")]
     public static partial void Following(ILogger logger, string upstream, string? host, int? port, string? slot, string then);
 
-    [LoggerMessage(EventId = PostgresEventId.DivergenceChecked, Level = LogLevel.Information, Message = "divergence check against {Upstream}: local timeline {LocalTimeline} at {LocalLsn} (in recovery: {InRecovery}), upstream timeline {UpstreamTimeline} → {Verdict}")]
-    public static partial void DivergenceChecked(ILogger logger, string upstream, int localTimeline, string localLsn, bool inRecovery, int upstreamTimeline, string verdict);
+    [LoggerMessage(EventId = PostgresEventId.DivergenceChecked, Level = LogLevel.Information, Message = "divergence check against {Upstream}: local timeline {LocalTimeline} (from {TimelineSource}) at {LocalLsn} (in recovery: {InRecovery}), upstream timeline {UpstreamTimeline}: {Reason} → {Verdict}")]
+    public static partial void DivergenceChecked(ILogger logger, string upstream, int localTimeline, string timelineSource, string localLsn, bool inRecovery, int upstreamTimeline, string reason, string verdict);
+
+    [LoggerMessage(EventId = PostgresEventId.LocalTimelineFallback, Level = LogLevel.Warning, Message = "could not ask this replica for its replay timeline over a replication connection ({Error}); the divergence check uses the {Source} timeline {Timeline}, which may ask for a needless pg_rewind. Let the replication user {User} connect from {Host} in pg_hba.conf")]
+    public static partial void LocalTimelineFallback(ILogger logger, string error, string source, int timeline, string host, string user);
+
+    [LoggerMessage(EventId = PostgresEventId.WaitingForUpstreamPromotion, Level = LogLevel.Information, Message = "divergence check against {Upstream} waits up to {Timeout} for its promotion: {Reason}")]
+    public static partial void WaitingForUpstreamPromotion(ILogger logger, string upstream, string reason, TimeSpan timeout);
 
     [LoggerMessage(EventId = PostgresEventId.DivergenceCheckSkipped, Level = LogLevel.Information, Message = "no divergence check against {Upstream}: this data directory is its pg_basebackup, taken since this agent started; following it")]
     public static partial void DivergenceCheckSkipped(ILogger logger, string upstream);
