@@ -286,10 +286,11 @@ public sealed class ZooKeeperDcs : IDcs
     /// multi. Another member's change in between (a deletion, a new lock) fails the multi: a lost race, null.
     /// </summary>
     /// <remarks>
-    /// ZooKeeper compares only the data version, which is 0 for every leader znode PgHa or Patroni creates: if the old
-    /// session expired and another member created its own znode in the one round trip between the read and the multi,
-    /// the multi would replace that lock. The read just before went through the ensemble leader (sync), so that window
-    /// is one round trip at the very end of the old session's timeout.
+    /// ZooKeeper compares only the data version, and a leader znode nobody writes after creating it (PgHa's, Patroni's)
+    /// always has version 0: if the old session expired and another member created its own znode in the one round trip
+    /// between the read and the multi, the multi would replace that lock. The read just before went through the
+    /// ensemble leader (sync), so that window is one round trip at the very end of the old session's timeout; Patroni's
+    /// own re-creation deletes without any version.
     /// </remarks>
     private async Task<LeaderLock?> RecreateLeaderAsync(ZooKeeperStat stat, long session, CancellationToken ct)
     {
