@@ -47,6 +47,12 @@ public static class ZooKeeperDcsEventId
 
     /// <summary>Warning: a watch handler threw; the exception is ignored.</summary>
     public const int WatchHandlerFailed = 1211;
+
+    /// <summary>
+    /// Information: the leader znode held this member's name but belonged to another session (this node's before a
+    /// quick restart, or a Patroni node of the same name); it was deleted and created again under this node's session.
+    /// </summary>
+    public const int LeaderZnodeRecreated = 1212;
 }
 
 internal static partial class Log
@@ -98,4 +104,8 @@ internal static partial class Log
     [LoggerMessage(EventId = ZooKeeperDcsEventId.WatchHandlerFailed, EventName = "WatchHandlerFailed", Level = LogLevel.Warning,
         Message = "a watch handler for {Path} threw: {Error}")]
     public static partial void WatchHandlerFailed(ILogger logger, string path, string error);
+
+    [LoggerMessage(EventId = ZooKeeperDcsEventId.LeaderZnodeRecreated, EventName = "LeaderZnodeRecreated", Level = LogLevel.Information,
+        Message = "the leader znode held member {Member}'s name under session 0x{OldSession:x}: re-created it under session 0x{Session:x}")]
+    public static partial void LeaderZnodeRecreated(ILogger logger, string member, long oldSession, long session);
 }

@@ -35,7 +35,11 @@ namespace PgHa.Dcs.ZooKeeper;
 /// <c>NodeExists</c> means another holds it. The lock's version is the znode's <c>czxid</c>: unique per creation, so a
 /// lock released and taken again is a different lock. Its session is the owning session id.</item>
 /// <item><b>Renew</b> — <c>sync</c> and <c>getData(leader)</c>, pipelined: the lock is still ours when the znode holds
-/// this name, has the same <c>czxid</c> and is owned by the current session. The requests also refresh the session.</item>
+/// this name, has the same <c>czxid</c> and is owned by the current session. The requests also refresh the session.
+/// When it holds this name at that <c>czxid</c> but another session owns it (this node before a restart within the
+/// session timeout, or a Patroni node of the same name), it is deleted at the version read and created under the
+/// current session in one multi, as Patroni re-creates a leader znode whose owner is not its session; a change in
+/// between fails the multi, a lost race. The returned lock carries the new <c>czxid</c>.</item>
 /// <item><b>Release</b> — read the leader znode; delete it at the version read if it holds this member's name.</item>
 /// <item><b>Touch member</b> — set the data of the ephemeral <c>members/&lt;name&gt;</c> when it changed, create it when
 /// the session has none (deleting one left by an older session of the same name first), else a ping: a touch always
@@ -238,6 +242,7 @@ public sealed class ZooKeeperDcs : IDcs
     {
         ArgumentNullException.ThrowIfNull(held);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ttl, TimeSpan.Zero);
+        var recreated = false;
         return RunAsync("renew the leader lock", ct => RetryAsync(async c =>
         {
             if (!string.Equals(held.Holder, MemberName, StringComparison.Ordinal)) return null;
@@ -248,15 +253,69 @@ public sealed class ZooKeeperDcs : IDcs
             var synced = _client.SyncAsync(_leaderPath, c);
             var read = GetDataOrNullAsync(_leaderPath, c);
             await Task.WhenAll(synced, read).ConfigureAwait(false);
-            if (await read.ConfigureAwait(false) is not var (value, stat)
-                || stat.Czxid != czxid || stat.EphemeralOwner != session || Decode(value) != MemberName)
+            if (await read.ConfigureAwait(false) is not var (value, stat) || Decode(value) != MemberName)
             {
                 _holdsLock = false;
                 return null;
             }
-            _holdsLock = true;
-            return new LeaderLock(MemberName, LockVersion(stat.Czxid), Session(stat.EphemeralOwner));
+            if (stat.Czxid == czxid && stat.EphemeralOwner == session)
+            {
+                _holdsLock = true;
+                return new LeaderLock(MemberName, LockVersion(stat.Czxid), Session(stat.EphemeralOwner));
+            }
+            // A re-creation this call sent whose answer was lost: the znode this session now owns is that one.
+            if (recreated && stat.EphemeralOwner == session)
+            {
+                _holdsLock = true;
+                return new LeaderLock(MemberName, LockVersion(stat.Czxid), Session(stat.EphemeralOwner));
+            }
+            if (stat.Czxid != czxid || stat.EphemeralOwner == session)
+            {
+                _holdsLock = false;
+                return null;
+            }
+            recreated = true;
+            return await RecreateLeaderAsync(stat, session, c).ConfigureAwait(false);
         }, ct), cancellationToken);
+    }
+
+    /// <summary>
+    /// Takes over the leader znode that holds this member's name but is owned by another session — this node's own
+    /// before a restart within the session timeout, or a Patroni node of the same name — as Patroni does when the
+    /// owner differs from its session: delete it, at the version read, and create it under this session, in one atomic
+    /// multi. Another member's change in between (a deletion, a new lock) fails the multi: a lost race, null.
+    /// </summary>
+    /// <remarks>
+    /// ZooKeeper compares only the data version, and a leader znode nobody writes after creating it (PgHa's, Patroni's)
+    /// always has version 0: if the old session expired and another member created its own znode in the one round trip
+    /// between the read and the multi, the multi would replace that lock. The read just before went through the
+    /// ensemble leader (sync), so that window is one round trip at the very end of the old session's timeout; Patroni's
+    /// own re-creation deletes without any version.
+    /// </remarks>
+    private async Task<LeaderLock?> RecreateLeaderAsync(ZooKeeperStat stat, long session, CancellationToken ct)
+    {
+        var results = await _client.MultiAsync(
+            [new ZooKeeperOp.Delete(_leaderPath, stat.Version), new ZooKeeperOp.Create(_leaderPath, Encoding.UTF8.GetBytes(MemberName), ZooKeeperCreateMode.Ephemeral)],
+            ct).ConfigureAwait(false);
+        if (results.FirstOrDefault(r => r.Error is not (ZooKeeperErrorCode.Ok or ZooKeeperErrorCode.RuntimeInconsistency)) is { } failed)
+        {
+            // Deleted, changed or re-created by someone else since the read: a lost race.
+            if (failed.Error is ZooKeeperErrorCode.NoNode or ZooKeeperErrorCode.BadVersion or ZooKeeperErrorCode.NodeExists)
+            {
+                _holdsLock = false;
+                return null;
+            }
+            throw new ZooKeeperException(failed.Error, _leaderPath, "re-creating the leader znode");
+        }
+        Log.LeaderZnodeRecreated(_logger, MemberName, stat.EphemeralOwner, session);
+        if (await GetDataOrNullAsync(_leaderPath, ct).ConfigureAwait(false) is not var (_, created) || created.EphemeralOwner != session)
+        {
+            // Our session lost it again before the read (expired): no lock.
+            _holdsLock = false;
+            return null;
+        }
+        _holdsLock = true;
+        return new LeaderLock(MemberName, LockVersion(created.Czxid), Session(created.EphemeralOwner));
     }
 
     /// <inheritdoc />

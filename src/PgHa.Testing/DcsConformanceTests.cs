@@ -248,6 +248,39 @@ public abstract class DcsConformanceTests
         }
     }
 
+    /// <summary>
+    /// A holder that restarts within the TTL — a new connection in the same name while the old one's TTL carrier (lease,
+    /// session) is still alive — renews the lock it reads and keeps it, as Patroni re-adopts its own leader key; the lock
+    /// then renews over the new connection. Another member can neither renew that lock nor take it by forging the holder.
+    /// </summary>
+    [Test]
+    public async Task ARestartedHolderRenewsTheLockItReadsAndAnotherMemberCannot()
+    {
+        var before = await ConnectAsync("node1");
+        Assert.That(await before.TryAcquireLeaderLockAsync(Ttl, Ct), Is.Not.Null);
+        var other = await ConnectAsync("node2");
+        var seenByOther = (await other.LoadClusterAsync(Ct)).Leader;
+        Assert.That(seenByOther?.Holder, Is.EqualTo("node1"));
+        var notTheirs = await other.TryRenewLeaderLockAsync(seenByOther!, Ttl, Ct);
+        var forged = await other.TryRenewLeaderLockAsync(seenByOther! with { Holder = "node2" }, Ttl, Ct);
+
+        var after = await ConnectAsync("node1");
+        var read = (await after.LoadClusterAsync(Ct)).Leader;
+        var kept = await after.TryRenewLeaderLockAsync(read!, Ttl, Ct);
+        var again = kept is null ? null : await after.TryRenewLeaderLockAsync(kept, Ttl, Ct);
+        var seen = (await other.LoadClusterAsync(Ct)).Leader;
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(notTheirs, Is.Null, "node2 renewing node1's lock as read");
+            Assert.That(forged, Is.Null, "node2 renewing node1's lock in its own name");
+            Assert.That(kept?.Holder, Is.EqualTo("node1"), "the restarted node1 renews the lock it read");
+            Assert.That(again?.Holder, Is.EqualTo("node1"), "and keeps renewing it with the lock the renewal returned");
+            Assert.That(seen?.Holder, Is.EqualTo("node1"), "the cluster still shows node1 as holder");
+            Assert.That(seen?.Version, Is.EqualTo(again?.Version), "the lock the cluster shows is the one the new connection renews");
+        }
+    }
+
     /// <summary>Releasing a lock held by another member returns false and leaves the lock unchanged and renewable by its holder.</summary>
     [Test]
     public async Task ReleaseByANonHolderReturnsFalseAndLeavesTheLockUnchanged()

@@ -78,7 +78,7 @@ public sealed class CallbackTests
     {
         var before = await _cluster.WaitForHealthyAsync(TimeSpan.FromSeconds(150), "bootstrap with callbacks");
         var scope = PgHaCluster.Scope;
-        Assert.That(await LoggedAsync(before.Leader, $"on_start primary {scope}"), Is.True, Because($"the bootstrap leader {before.Leader.Name} reports on_start primary"));
+        Assert.That(await LoggedAsync(before.Leader, $"on_start master {scope}"), Is.True, Because($"the bootstrap leader {before.Leader.Name} reports on_start master"));
         foreach (var replica in before.Replicas)
             Assert.That(await LoggedAsync(replica, $"on_start replica {scope}"), Is.True, Because($"{replica.Name} reports on_start replica after its clone started"));
 
@@ -98,15 +98,15 @@ public sealed class CallbackTests
             Assert.That(status is null ? null : PgHaCluster.Str(status, "role"), Is.EqualTo("replica"), Because($"{replica.Name}'s refusing pre_promote kept it a replica"));
         }
 
-        // Now one of them may: it becomes the leader and reports on_role_change primary; the other never leads.
+        // Now one of them may: it becomes the leader and reports on_role_change master; the other never leads.
         File.Delete(RefuseFile(taker));
-        Assert.That(await LoggedAsync(taker, $"role change on_role_change primary {scope}"), Is.True, Because($"{taker.Name} promotes once its pre_promote agrees"));
+        Assert.That(await LoggedAsync(taker, $"role change on_role_change master {scope}"), Is.True, Because($"{taker.Name} promotes once its pre_promote agrees"));
         Assert.That(await _cluster.DcsLeaderAsync(), Is.EqualTo(taker.Name), Because($"{taker.Name} holds the leader lock"));
         old.StartAgent();
         var after = await _cluster.WaitForHealthyAsync(Patience, $"after restarting {old.Name}'s agent");
 
         Assert.That(after.Leader, Is.EqualTo(taker), Because($"{taker.Name} leads"));
-        Assert.That(Lines(refuser), Has.None.StartsWith("role change on_role_change primary"), Because($"{refuser.Name}, whose pre_promote refuses, never promoted"));
+        Assert.That(Lines(refuser), Has.None.StartsWith("role change on_role_change master"), Because($"{refuser.Name}, whose pre_promote refuses, never promoted"));
         Assert.That(await LoggedAsync(old, $"on_start replica {scope}"), Is.True, Because($"{old.Name}'s new agent started it as a replica and reported on_start"));
     }
 }

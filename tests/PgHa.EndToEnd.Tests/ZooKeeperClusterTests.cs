@@ -223,6 +223,59 @@ public sealed class ZooKeeperClusterTests
         Assert.That(table, Is.EqualTo(expected), Because($"patronictl shows the leader, two replicas, timeline {health.Timeline} and lag 0:\n{run.Stdout}\nstderr:\n{run.Stderr}"));
     }
 
+    [Test, Order(5)]
+    public async Task AQuickAgentRestartReCreatesTheLeaderZnodeUnderTheNewSessionWithoutAFailover()
+    {
+        var before = await _cluster.WaitForHealthyAsync(HealTimeout, "before the scenario");
+        var leader = before.Leader;
+        var postmaster = leader.PostmasterPid();
+        var leaderPath = _cluster.KeyPrefix + "leader";
+        var memberPath = _cluster.KeyPrefix + "members/" + leader.Name;
+        await using var client = ZooKeeper.Client();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120), TimeProvider.System);
+        var oldOwner = (await client.GetDataAsync(leaderPath, watch: false, timeout.Token)).Stat.EphemeralOwner;
+
+        // The old session outlives the agent by up to ttl: the restarted agent finds its name in a znode it does not own.
+        var agentPid = leader.KillAgent();
+        var killedAt = Now;
+        await Task.Delay(TimeSpan.FromSeconds(0.5), TimeProvider.System);
+        leader.StartAgent();
+        long newOwner = oldOwner;
+        string holder = "";
+        while (!timeout.IsCancellationRequested)
+        {
+            try
+            {
+                var (value, stat) = await client.GetDataAsync(leaderPath, watch: false, timeout.Token);
+                (holder, newOwner) = (Encoding.UTF8.GetString(value), stat.EphemeralOwner);
+                if (newOwner != oldOwner) break;
+            }
+            catch (ZooKeeperException ex) when (ex.Code == ZooKeeperErrorCode.NoNode)
+            {
+                (holder, newOwner) = ("", 0);
+            }
+            await Task.Delay(TimeSpan.FromSeconds(0.2), TimeProvider.System);
+        }
+        var readoptedAfter = Seconds(killedAt, Now);
+        var after = await _cluster.WaitForHealthyAsync(HealTimeout, "after the quick agent restart");
+        // The member znode follows at the agent's next touch, in the same cycle as the renewal or the next one.
+        var memberOwner = 0L;
+        while (!timeout.IsCancellationRequested)
+        {
+            memberOwner = (await client.GetDataAsync(memberPath, watch: false, timeout.Token)).Stat.EphemeralOwner;
+            if (memberOwner == newOwner) break;
+            await Task.Delay(TimeSpan.FromSeconds(0.2), TimeProvider.System);
+        }
+        Report($"kill -9 of {leader.Name}'s agent (pid {agentPid}), restarted 0.5 s later; leader znode owner 0x{oldOwner:x} -> 0x{newOwner:x} ({holder}) " +
+               $"{readoptedAfter:0.0} s after the kill; postmaster pid {postmaster} -> {leader.PostmasterPid()}; {after.Description}");
+
+        Assert.That(holder, Is.EqualTo(leader.Name), Because($"the leader znode still names {leader.Name}"));
+        Assert.That(newOwner, Is.Not.EqualTo(oldOwner).And.Not.Zero, Because("the leader znode was re-created under the restarted agent's session"));
+        Assert.That(memberOwner, Is.EqualTo(newOwner), Because("the lock and the member znode share the new session"));
+        Assert.That(after.Leader, Is.EqualTo(leader), Because($"{leader.Name} is still the leader: {after.Description}"));
+        Assert.That(after.Timeline, Is.EqualTo(before.Timeline), Because($"no promotion happened: {after.Description}"));
+    }
+
     private static List<string[]> ParseTable(string output) =>
     [
         .. output.Split('\n')

@@ -42,9 +42,14 @@ public sealed class PostgresCallbacks : IPostgresCallbacks
         _runner = new CallbackRunner(timeProvider, log);
     }
 
-    /// <summary>The role as callbacks receive it: <c>promoted</c> is reported as <c>primary</c>, as Patroni does.</summary>
+    /// <summary>
+    /// The role as callbacks receive it: a primary (or one just <c>promoted</c>) is <c>master</c>, as Patroni 3.0.2
+    /// passes it, by the same rule as the role published in the member key and in <c>GET /patroni</c>
+    /// (<see cref="MemberRoles.ToWire"/>'s default), so a script written for the Patroni 3 nodes of a mixed cluster
+    /// reads the same word from PgHa.
+    /// </summary>
     public static string RoleArgument(MemberRole role) =>
-        MemberRoles.ToWire(role == MemberRole.Promoted ? MemberRole.Primary : role, legacyMaster: false);
+        MemberRoles.ToWire(role == MemberRole.Promoted ? MemberRole.Primary : role);
 
     /// <summary>
     /// Starts the callback for <paramref name="action"/>; null when none is configured. The task completes when the

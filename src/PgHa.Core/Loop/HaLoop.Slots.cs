@@ -10,6 +10,10 @@ public sealed partial class HaLoop
 {
     private ImmutableDictionary<string, long> _publishedSlots = ImmutableDictionary<string, long>.Empty;
 
+    // The problems the last planned sync reported: a problem is logged when it first appears (or reappears after a
+    // sync without it), not on every cycle an unsettled plan is synced again.
+    private ImmutableHashSet<string> _reportedSlotProblems = ImmutableHashSet<string>.Empty;
+
     /// <summary>
     /// The lock holder's slots (a running primary, or a standby cluster's leader): member and permanent slots per
     /// <see cref="ReplicationSlots.ForLeader"/>. Returns what to publish in <c>status.slots</c>, or null when the sync was
@@ -44,8 +48,9 @@ public sealed partial class HaLoop
         try
         {
             var positions = await WithDeadline(c => _pg.SyncReplicationSlotsAsync(plan, c), ct).ConfigureAwait(false);
-            if (_syncedSlots is not { } before || !before.Problems.SequenceEqual(plan.Problems))
-                foreach (var problem in plan.Problems) SlotsLog.SlotPlanProblem(_logger, problem);
+            foreach (var problem in plan.Problems)
+                if (!_reportedSlotProblems.Contains(problem)) SlotsLog.SlotPlanProblem(_logger, problem);
+            _reportedSlotProblems = [.. plan.Problems];
             // Only a plan PostgreSQL now matches is remembered as done: a slot that was still active could not be
             // dropped (a member that just moved to cascade from another one), and a failed creation must be retried.
             _syncedSlots = Settled(plan, positions) ? plan : null;

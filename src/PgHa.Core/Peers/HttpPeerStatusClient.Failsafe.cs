@@ -21,8 +21,9 @@ public sealed partial class HttpPeerStatusClient : IFailsafePeerClient
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
-            using var content = new StringContent(Body(ping), Encoding.UTF8, "application/json");
-            using var response = await http.PostAsync(url, content, linked.Token).ConfigureAwait(false);
+            using var request = Request(HttpMethod.Post, url);
+            request.Content = new StringContent(Body(ping), Encoding.UTF8, "application/json");
+            using var response = await http.SendAsync(request, linked.Token).ConfigureAwait(false);
             var text = await response.Content.ReadAsStringAsync(linked.Token).ConfigureAwait(false);
             if ((int)response.StatusCode == 200 && text == "Accepted") return true;
             FailsafeLog.MemberRefused(_logger, member, $"answered {(int)response.StatusCode} '{Truncate(text)}'");

@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PgHa.Cluster;
@@ -16,6 +19,13 @@ public sealed partial class HttpPeerStatusClient(HttpClient http, TimeProvider t
 {
     private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
 
+    /// <summary>
+    /// HTTP Basic credentials sent with every call to a peer (Patroni's daemon sends <c>ctl.authentication</c>, else
+    /// <c>restapi.authentication</c>, on all its REST requests); peers that protect their unsafe endpoints refuse a
+    /// <c>POST /failsafe</c> without them. Null: no <c>Authorization</c> header.
+    /// </summary>
+    public NetworkCredential? Credentials { get; init; }
+
     /// <inheritdoc />
     public async Task<PeerStatus> GetStatusAsync(Member member, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -25,7 +35,8 @@ public sealed partial class HttpPeerStatusClient(HttpClient http, TimeProvider t
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
-            using var response = await http.GetAsync(url, HttpCompletionOption.ResponseContentRead, linked.Token).ConfigureAwait(false);
+            using var request = Request(HttpMethod.Get, url);
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, linked.Token).ConfigureAwait(false);
             // Health-style answers (503 for a replica on /patroni in old versions) still carry the status document.
             var body = await response.Content.ReadAsStringAsync(linked.Token).ConfigureAwait(false);
             return PatroniStatusReader.Read(member.Name, body);
@@ -40,5 +51,14 @@ public sealed partial class HttpPeerStatusClient(HttpClient http, TimeProvider t
             Log.PeerUnreachable(_logger, member.Name, ex.Message);
             return PeerStatus.Unreachable(member.Name);
         }
+    }
+
+    private HttpRequestMessage Request(HttpMethod method, Uri url)
+    {
+        var request = new HttpRequestMessage(method, url);
+        if (Credentials is { } credentials)
+            request.Headers.Authorization = new AuthenticationHeaderValue("Basic",
+                Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials.UserName + ":" + credentials.Password)));
+        return request;
     }
 }

@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Security;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
 using PgHa.Cluster;
@@ -50,43 +48,12 @@ public sealed class HttpCtlRest : ICtlRest, IDisposable
     public HttpCtlRest(PgHaConfig config, bool insecure, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var handler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(5) };
-        insecure |= config.Ctl.Insecure;
-        var certFile = config.Ctl.CertFile ?? config.RestApi?.CertFile;
-        var keyFile = config.Ctl.KeyFile ?? config.RestApi?.KeyFile;
-        var keyPassword = config.Ctl.KeyFilePassword ?? config.RestApi?.KeyFilePassword;
-        if (certFile is not null)
-        {
-            var cert = keyPassword is not null
-                ? X509Certificate2.CreateFromEncryptedPemFile(certFile, keyPassword.Reveal(), keyFile)
-                : X509Certificate2.CreateFromPemFile(certFile, keyFile);
-            handler.SslOptions.ClientCertificates = [cert];
-        }
-        var caFile = config.Ctl.CaCert ?? config.RestApi?.CaFile;
-        if (insecure)
-        {
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
-        }
-        else if (caFile is not null)
-        {
-            var ca = X509CertificateLoader.LoadCertificateFromFile(caFile);
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-            {
-                if (certificate is null) return false;
-                if (errors == SslPolicyErrors.None) return true;
-                if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0) return false;
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(new X509Certificate2(certificate));
-            };
-        }
+        var handler = RestClientSettings.CreateHandler(config, insecure);
         _http = new HttpClient(handler) { Timeout = timeout };
         _http.DefaultRequestHeaders.UserAgent.ParseAdd($"pgha-ctl/{CtlVersion.Text}");
-        if ((config.Ctl.Authentication ?? config.RestApi?.Authentication) is { } auth)
+        if (RestClientSettings.Credentials(config) is { } auth)
         {
-            var token = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{auth.Username}:{auth.Password.Reveal()}"));
+            var token = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{auth.UserName}:{auth.Password}"));
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", token);
         }
     }

@@ -59,8 +59,8 @@ public static class PgHaDaemon
 
         await using IDcs dcs = dcsChoice.Create(time, loggers);
         using var postgres = new PostgresController(pgOptions, time, loggers.CreateLogger<PostgresController>());
-        using var http = new HttpClient();
-        var peers = new HttpPeerStatusClient(http, time, loggers.CreateLogger<HttpPeerStatusClient>());
+        using var http = PeerHttp.CreateHttpClient(config);
+        var peers = PeerHttp.CreateClient(config, http, time, loggers.CreateLogger<HttpPeerStatusClient>());
         var callbacks = callbackOptions.IsEmpty ? null : new PostgresCallbacks(callbackOptions, time, loggers.CreateLogger<PostgresCallbacks>());
         using var watchdog = ComponentOptions.Watchdog(config) is { Mode: not PgHa.Watchdog.WatchdogMode.Off } watchdogOptions
             ? new LeaderWatchdog(watchdogOptions, new LinuxWatchdogDevice(watchdogOptions.Device), loggers.CreateLogger<LeaderWatchdog>())

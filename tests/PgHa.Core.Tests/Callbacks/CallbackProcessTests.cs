@@ -78,7 +78,7 @@ public sealed class CallbackProcessTests
 
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(File.ReadAllText(args), Is.EqualTo("first arg|second|on_role_change|primary|batman|"));
+            Assert.That(File.ReadAllText(args), Is.EqualTo("first arg|second|on_role_change|master|batman|"));
             Assert.That(outcome.Succeeded, Is.True, outcome.Describe());
             Assert.That(_log.Collector.GetSnapshot().Select(r => r.Id.Id), Is.SupersetOf(new[] { CallbackEventId.Started, CallbackEventId.Exited }));
         }
@@ -111,7 +111,7 @@ public sealed class CallbackProcessTests
             Assert.That(killed.Killed, Is.True, killed.Describe());
             Assert.That(await GoneAsync(childPid), Is.True, "the killed callback's child must die with it");
             Assert.That(ran.Succeeded, Is.True, ran.Describe());
-            Assert.That(File.ReadAllText(done).Trim(), Is.EqualTo("on_role_change primary"));
+            Assert.That(File.ReadAllText(done).Trim(), Is.EqualTo("on_role_change master"));
             Assert.That(_log.Collector.GetSnapshot().Count(r => r.Id.Id == CallbackEventId.Killed), Is.EqualTo(1));
         }
     }

@@ -41,8 +41,8 @@ public sealed class CommandLineTests
     {
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(PostgresCallbacks.RoleArgument(MemberRole.Promoted), Is.EqualTo("primary"));
-            Assert.That(PostgresCallbacks.RoleArgument(MemberRole.Primary), Is.EqualTo("primary"));
+            Assert.That(PostgresCallbacks.RoleArgument(MemberRole.Promoted), Is.EqualTo("master"));
+            Assert.That(PostgresCallbacks.RoleArgument(MemberRole.Primary), Is.EqualTo("master"));
             Assert.That(PostgresCallbacks.RoleArgument(MemberRole.Replica), Is.EqualTo("replica"));
             Assert.That(PostgresCallbacks.RoleArgument(MemberRole.StandbyLeader), Is.EqualTo("standby_leader"));
             Assert.That(PostgresCallbacks.RoleArgument(MemberRole.Demoted), Is.EqualTo("demoted"));

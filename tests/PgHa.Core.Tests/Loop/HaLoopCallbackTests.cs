@@ -116,7 +116,7 @@ public sealed class HaLoopCallbackTests
             Assert.That(first.Plan.Describe(), Is.EqualTo("acquire-lock{won:[promote] lost:[]}"));
             Assert.That(_store.PeekLeader(Prefix), Is.Null, "a refused promotion must give the lock back");
             Assert.That(_steps, Does.Not.Contain("promote"));
-            Assert.That(_steps, Does.Not.Contain("on_role_change primary"));
+            Assert.That(_steps, Does.Not.Contain("on_role_change master"));
             Assert.That(loop.Memory.PrePromoteFailedAt, Is.EqualTo(_time.GetUtcNow()));
             Assert.That(_callbacks.Limits, Is.EqualTo(new[] { Ttl }), "pre_promote is bounded by ttl");
         }
@@ -132,7 +132,7 @@ public sealed class HaLoopCallbackTests
         _time.Advance(Ttl);
         await CycleAsync(loop);
         Assert.That(_store.PeekLeader(Prefix)?.Holder, Is.EqualTo("node1"));
-        Assert.That(_steps.SkipWhile(s => s != "promote"), Is.EqualTo(new[] { "promote", "on_role_change primary" }));
+        Assert.That(_steps.SkipWhile(s => s != "promote"), Is.EqualTo(new[] { "promote", "on_role_change master" }));
     }
 
     [Test]
@@ -151,7 +151,7 @@ public sealed class HaLoopCallbackTests
 
         await CycleAsync(loop);
 
-        Assert.That(_steps, Is.EqualTo(new[] { "pre_promote", "promote", "on_role_change primary" }));
+        Assert.That(_steps, Is.EqualTo(new[] { "pre_promote", "promote", "on_role_change master" }));
     }
 
     [Test]
@@ -190,7 +190,7 @@ public sealed class HaLoopCallbackTests
         {
             Assert.That(demote.Plan.Describe(), Is.EqualTo("demote-immediatenolock"));
             Assert.That(follow.Plan.Describe(), Is.EqualTo("follow(node2)"));
-            Assert.That(_steps, Is.EqualTo(new[] { "before_stop", "stop", "on_stop primary", "follow", "on_role_change replica" }));
+            Assert.That(_steps, Is.EqualTo(new[] { "before_stop", "stop", "on_stop master", "follow", "on_role_change replica" }));
             Assert.That(_callbacks.Limits, Is.EqualTo(new[] { TimeSpan.FromSeconds(10) }), "before_stop is bounded by retry_timeout");
         }
     }

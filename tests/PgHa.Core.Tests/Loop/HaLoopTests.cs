@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Moq;
 using NUnit.Framework;
@@ -206,6 +207,55 @@ public sealed class HaLoopTests
         await loop.RunCycleAsync(CancellationToken.None);
 
         pg.Verify(p => p.SyncReplicationSlotsAsync(It.Is<ReplicationSlotPlan>(s => s.Slots.Select(x => x.Name).SequenceEqual(new[] { "node2" })), It.IsAny<CancellationToken>()), Times.Exactly(2));
+    }
+
+    [Test]
+    public async Task ASlotPlanProblemIsLoggedWhenItAppearsNotOnEveryCycleThePlanIsSyncedAgain()
+    {
+        var pg = Postgres(Replica());
+        pg.Setup(p => p.PromoteAsync(It.IsAny<CancellationToken>())).Returns(Task.CompletedTask);
+        // PostgreSQL keeps a slot it cannot drop yet, so the plan never settles and is synced on every cycle.
+        pg.Setup(p => p.SyncReplicationSlotsAsync(It.IsAny<ReplicationSlotPlan>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync((ReplicationSlotPlan plan, CancellationToken _) => plan.Slots.ToDictionary(s => s.Name, _ => 1L).Append(new("busy", 1L)).ToDictionary());
+        var log = new FakeLogger<HaLoop>();
+        var dcs = Dcs("node1");
+        var loop = new HaLoop(dcs, pg.Object, Peers().Object, new HaNodeOptions
+        {
+            Identity = new NodeIdentity("node1", "postgres://127.0.0.1:5432/postgres", "http://127.0.0.1:8008/patroni"),
+        }, _time, log);
+        await loop.RunCycleAsync(CancellationToken.None); // wins the lock, promotes
+        await loop.Background;
+        pg.Setup(p => p.GetStatusAsync(It.IsAny<CancellationToken>())).ReturnsAsync(Primary());
+        // Two members whose names map to the same slot name: a problem of the plan.
+        await Dcs("node-2").TouchMemberAsync(new Member("node-2") { State = "running" }, Ttl, CancellationToken.None);
+        await Dcs("node_2").TouchMemberAsync(new Member("node_2") { State = "running" }, Ttl, CancellationToken.None);
+        string[] Problems() => [.. log.Collector.GetSnapshot().Where(r => r.Id.Id == 2301).Select(r => r.Message)];
+
+        for (var i = 0; i < 3; i++) await loop.RunCycleAsync(CancellationToken.None);
+        var once = Problems();
+        _store.TryDelete(Prefix, "members/node_2", WriteCondition.Always);
+        await loop.RunCycleAsync(CancellationToken.None);
+        var resolved = Problems();
+        await Dcs("node_2").TouchMemberAsync(new Member("node_2") { State = "running" }, Ttl, CancellationToken.None);
+        await loop.RunCycleAsync(CancellationToken.None);
+        await loop.RunCycleAsync(CancellationToken.None);
+        var reappeared = Problems();
+        await Dcs("node.3").TouchMemberAsync(new Member("node.3") { State = "running" }, Ttl, CancellationToken.None);
+        await Dcs("node-3").TouchMemberAsync(new Member("node-3") { State = "running" }, Ttl, CancellationToken.None);
+        await loop.RunCycleAsync(CancellationToken.None);
+        await loop.RunCycleAsync(CancellationToken.None);
+        var another = Problems();
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(once, Has.Length.EqualTo(1));
+            Assert.That(once[0], Does.Contain("'node_2'"));
+            Assert.That(resolved, Has.Length.EqualTo(1), "no log when the problem goes away");
+            Assert.That(reappeared, Has.Length.EqualTo(2), "logged again when it comes back, once");
+            Assert.That(reappeared[1], Is.EqualTo(once[0]));
+            Assert.That(another, Has.Length.EqualTo(3), "a new problem is logged once; the standing one is not repeated");
+            Assert.That(another[2], Does.Contain("'node_3'"));
+        }
     }
 
     /// <summary>

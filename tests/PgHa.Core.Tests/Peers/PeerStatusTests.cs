@@ -2,6 +2,7 @@ using System.Net;
 using NUnit.Framework;
 using PgHa.Cluster;
 using PgHa.Decisions;
+using PgHa.Loop;
 using PgHa.Peers;
 
 namespace PgHa.Core.Tests.Peers;
@@ -88,6 +89,40 @@ public sealed class PeerStatusTests
         using var http = new HttpClient(new Handler(_ => Task.FromException<HttpResponseMessage>(new AssertionException("must not be called"))));
         var peer = await new HttpPeerStatusClient(http, TimeProvider.System).GetStatusAsync(new Member("node2"), TimeSpan.FromSeconds(1), CancellationToken.None);
         Assert.That(peer.Reachable, Is.False);
+    }
+
+    [Test]
+    public async Task TheFailsafePostCarriesTheConfiguredBasicCredentials()
+    {
+        var seen = new List<(HttpMethod Method, string? Authorization)>();
+        using var http = new HttpClient(new RecordingHandler(seen));
+        var client = new HttpPeerStatusClient(http, TimeProvider.System) { Credentials = new NetworkCredential("admin", "s3cret") };
+        var accepted = await client.ConfirmFailsafeAsync("node2", "http://127.0.0.2:8008/patroni",
+            new FailsafePing("node1", "postgres://127.0.0.1:5432/postgres", "http://127.0.0.1:8008/patroni"), TimeSpan.FromSeconds(5), CancellationToken.None);
+        await client.GetStatusAsync(new Member("node2") { ApiUrl = "http://127.0.0.2:8008/patroni" }, TimeSpan.FromSeconds(5), CancellationToken.None);
+        Assert.That(accepted, Is.True);
+        Assert.That(seen, Is.EqualTo(new[] { (HttpMethod.Post, (string?)"Basic YWRtaW46czNjcmV0"), (HttpMethod.Get, (string?)"Basic YWRtaW46czNjcmV0") }));
+    }
+
+    [Test]
+    public async Task WithoutCredentialsNoAuthorizationHeaderIsSent()
+    {
+        var seen = new List<(HttpMethod Method, string? Authorization)>();
+        using var http = new HttpClient(new RecordingHandler(seen));
+        var accepted = await new HttpPeerStatusClient(http, TimeProvider.System).ConfirmFailsafeAsync("node2", "http://127.0.0.2:8008/patroni",
+            new FailsafePing("node1", "postgres://127.0.0.1:5432/postgres", "http://127.0.0.1:8008/patroni"), TimeSpan.FromSeconds(5), CancellationToken.None);
+        Assert.That(accepted, Is.True);
+        Assert.That(seen, Is.EqualTo(new[] { (HttpMethod.Post, (string?)null) }));
+    }
+
+    // Answers a POST with Patroni's "Accepted" and a GET with an empty status document, recording the Authorization header.
+    private sealed class RecordingHandler(List<(HttpMethod Method, string? Authorization)> seen) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            seen.Add((request.Method, request.Headers.Authorization?.ToString()));
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(request.Method == HttpMethod.Post ? "Accepted" : "{}") });
+        }
     }
 
     private sealed class Handler(Func<CancellationToken, Task<HttpResponseMessage>> answer) : HttpMessageHandler

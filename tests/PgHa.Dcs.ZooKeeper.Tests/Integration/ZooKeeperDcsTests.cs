@@ -83,6 +83,44 @@ public sealed class ZooKeeperDcsTests
     }
 
     [Test]
+    public async Task ARestartedHolderReadoptsTheLeaderZnodeOfItsOldSessionAndAnotherMemberCannot()
+    {
+        // Session A: the agent before its restart, still alive at the server.
+        var before = Connect("node1");
+        var first = await before.TryAcquireLeaderLockAsync(Ttl, Ct);
+        Assert.That(first, Is.Not.Null);
+        var other = Connect("node2");
+        var seenByOther = (await other.LoadClusterAsync(Ct)).Leader!;
+        var notTheirs = await other.TryRenewLeaderLockAsync(seenByOther, Ttl, Ct);
+        var forged = await other.TryRenewLeaderLockAsync(seenByOther with { Holder = "node2" }, Ttl, Ct);
+        var raw = Raw();
+        var (_, untouched) = await raw.GetDataAsync($"/service/{_scope}/leader", false, Ct);
+
+        // Session B: the restarted agent of the same name reads the lock and renews it, as the HA loop does.
+        var after = Connect("node1");
+        var read = (await after.LoadClusterAsync(Ct)).Leader!;
+        var kept = await after.TryRenewLeaderLockAsync(read, Ttl, Ct);
+        var (value, stat) = await raw.GetDataAsync($"/service/{_scope}/leader", false, Ct);
+        var again = kept is null ? null : await after.TryRenewLeaderLockAsync(kept, Ttl, Ct);
+        var oldSession = await before.TryRenewLeaderLockAsync(first!, Ttl, Ct);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(notTheirs, Is.Null, "node2 cannot renew node1's lock");
+            Assert.That(forged, Is.Null, "nor take it in its own name");
+            Assert.That(untouched.EphemeralOwner, Is.EqualTo(before.SessionId), "node2's attempts left the znode to session A");
+            Assert.That(after.SessionId, Is.Not.EqualTo(before.SessionId));
+            Assert.That(kept, Is.Not.Null, "the restarted node re-adopts its lock");
+            Assert.That(Encoding.UTF8.GetString(value), Is.EqualTo("node1"));
+            Assert.That(stat.EphemeralOwner, Is.EqualTo(after.SessionId), "the leader znode now belongs to session B, so it lives as long as B");
+            Assert.That(kept?.Session, Is.EqualTo(after.SessionId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            Assert.That(kept?.Version, Is.Not.EqualTo(read.Version), "a re-created znode is a new lock version");
+            Assert.That(again, Is.EqualTo(kept), "and renews as usual");
+            Assert.That(oldSession, Is.Null, "session A no longer holds the lock");
+        }
+    }
+
+    [Test]
     public async Task ValidityIsTheNegotiatedTimeoutLessATick()
     {
         var node = Connect("node1");
