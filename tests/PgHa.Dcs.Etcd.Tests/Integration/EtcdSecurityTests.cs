@@ -1,7 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Etcdserverpb;
 
 namespace PgHa.Dcs.Etcd.Tests.Integration;
 
@@ -41,9 +40,9 @@ public sealed class EtcdSecurityTests
         // Turn authentication on: root user with the root role, as etcdctl user add root / auth enable would.
         using var admin = _server.CreateRawClient();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20), TimeProvider.System);
-        await admin.UserAddAsync(new AuthUserAddRequest { Name = "root", Password = RootPassword }, cancellationToken: timeout.Token);
-        await admin.UserGrantRoleAsync(new AuthUserGrantRoleRequest { User = "root", Role = "root" }, cancellationToken: timeout.Token);
-        await admin.AuthEnableAsync(new AuthEnableRequest(), cancellationToken: timeout.Token);
+        await admin.PostAsync("/v3/auth/user/add", new() { ["name"] = "root", ["password"] = RootPassword }, timeout.Token);
+        await admin.PostAsync("/v3/auth/user/grant", new() { ["user"] = "root", ["role"] = "root" }, timeout.Token);
+        await admin.PostAsync("/v3/auth/enable", new(), timeout.Token);
     }
 
     [OneTimeTearDown]
