@@ -276,7 +276,11 @@ internal sealed class EtcdGatewayClient : IDisposable
             // Not the gateway speaking (a proxy, another server on the port): report the HTTP answer itself.
         }
         var text = Encoding.UTF8.GetString(body.AsSpan(0, Math.Min(body.Length, 200))).Trim();
-        return new EtcdGatewayException(EtcdGatewayException.Unknown, $"HTTP {(int)status} {status}: {text}");
+        if (text.Contains("CommonName of client", StringComparison.Ordinal))
+            text += " (with authentication on, etcd's gateway takes only client certificates without a CommonName, as for Patroni: issue the node's certificate without CN)";
+        // A refusal in plain text is final (bad request, wrong port or path); a 5xx may pass.
+        var plain = (int)status >= 500 ? EtcdGatewayException.Unavailable : EtcdGatewayException.FailedPrecondition;
+        return new EtcdGatewayException(plain, $"HTTP {(int)status} {status}: {text}");
     }
 
     /// <summary>An error message on a stream: <c>{"error": {"grpc_code": N, "message": "...", ...}}</c>.</summary>

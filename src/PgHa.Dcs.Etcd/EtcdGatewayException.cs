@@ -9,6 +9,7 @@ internal sealed class EtcdGatewayException : Exception
     // The gRPC status codes the adapter tells apart.
     public const int Unknown = 2;
     public const int NotFound = 5;
+    public const int FailedPrecondition = 9;
     public const int Internal = 13;
     public const int Unavailable = 14;
     public const int Unauthenticated = 16;

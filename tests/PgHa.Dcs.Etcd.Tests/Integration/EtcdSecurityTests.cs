@@ -19,6 +19,8 @@ public sealed class EtcdSecurityTests
     private string _ca = null!;
     private string _clientCert = null!;
     private string _clientKey = null!;
+    private string _namedClientCert = null!;
+    private string _namedClientKey = null!;
     private string _strangerCa = null!;
 
     [OneTimeSetUp]
@@ -34,7 +36,10 @@ public sealed class EtcdSecurityTests
         _ca = Write("ca.pem", ca.ExportCertificatePem());
         _strangerCa = Write("stranger-ca.pem", stranger.ExportCertificatePem());
         var (serverCert, serverKey) = Issue(ca, caKey, "etcd", server: true);
-        (_clientCert, _clientKey) = Issue(ca, caKey, "pgha-node", server: false);
+        // etcd's JSON gateway refuses client certificates with a CommonName while authentication is on (the name cannot
+        // be passed on as the user), so a node authenticating by password presents one without CN, as Patroni's must.
+        (_clientCert, _clientKey) = Issue(ca, caKey, "pgha-node", server: false, subject: "O=pgha-node");
+        (_namedClientCert, _namedClientKey) = Issue(ca, caKey, "pgha-named", server: false);
 
         _server = await EtcdServer.StartAsync("pgha-tls", new EtcdServer.TlsFiles(_ca, serverCert, serverKey, _clientCert, _clientKey));
         // Turn authentication on: root user with the root role, as etcdctl user add root / auth enable would.
@@ -83,6 +88,7 @@ public sealed class EtcdSecurityTests
     [TestCase("no client certificate")]
     [TestCase("server certificate from an untrusted CA")]
     [TestCase("plain http")]
+    [TestCase("client certificate with a CommonName")]
     public async Task MissingOrWrongSecuritySettingsAreRefusedAsUnavailable(string broken)
     {
         var options = Options();
@@ -94,12 +100,15 @@ public sealed class EtcdSecurityTests
             case "no client certificate": options.Cert = options.Key = null; break;
             case "server certificate from an untrusted CA": options.CaCert = _strangerCa; break;
             case "plain http": options.CaCert = options.Cert = options.Key = null; options.Protocol = "http"; break;
+            case "client certificate with a CommonName": options.Cert = _namedClientCert; options.Key = _namedClientKey; break;
             default: throw new ArgumentOutOfRangeException(nameof(broken), broken, "unknown case");
         }
         await using var node = new EtcdDcs(options, TimeProvider.System);
 
-        Assert.That(async () => await node.TryAcquireLeaderLockAsync(TimeSpan.FromSeconds(10), CancellationToken.None),
-            Throws.TypeOf<DcsUnavailableException>().With.Message.Contain(_server.Endpoint).And.Message.Contain("acquire the leader lock"));
+        var refused = Throws.TypeOf<DcsUnavailableException>().With.Message.Contain(_server.Endpoint).And.Message.Contain("acquire the leader lock");
+        // etcd's refusal is final: the message says what to change rather than that etcd did not answer in time.
+        if (broken == "client certificate with a CommonName") refused = refused.And.Message.Contain("without a CommonName");
+        Assert.That(async () => await node.TryAcquireLeaderLockAsync(TimeSpan.FromSeconds(10), CancellationToken.None), refused);
     }
 
     private EtcdDcsOptions Options()
@@ -122,10 +131,10 @@ public sealed class EtcdSecurityTests
         return request.CreateSelfSigned(now.AddDays(-1), now.AddDays(30));
     }
 
-    private (string Cert, string Key) Issue(X509Certificate2 ca, ECDsa caKey, string name, bool server)
+    private (string Cert, string Key) Issue(X509Certificate2 ca, ECDsa caKey, string name, bool server, string? subject = null)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest(subject ?? $"CN={name}", key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
         // etcd checks clientAuth on its own peer/client certificates too, so both get both usages.
