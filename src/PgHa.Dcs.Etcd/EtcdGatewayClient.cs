@@ -49,7 +49,7 @@ internal sealed class EtcdGatewayClient : IDisposable
         var handler = new SocketsHttpHandler
         {
             ConnectTimeout = connectTimeout,
-            // Re-resolve names and rebalance now and then; an active watch keeps its connection regardless.
+            // Re-resolve host names now and then; an active watch keeps its connection regardless.
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             // etcd is reached directly: a proxy from the environment would only add a hop that can hold a watch.

@@ -342,6 +342,27 @@ public sealed class EtcdDcsTests
         }
     }
 
+    /// <summary>With a dead endpoint listed first, reads move on to the next one and the writes and the watch that follow use it.</summary>
+    [Test]
+    public async Task ADeadEndpointIsLeftForTheNextOne()
+    {
+        var scope = NewScope();
+        var node = Connect(scope, "node1", o => o.Endpoints = [$"127.0.0.1:{EtcdServer.FreePort()}", Server.Endpoint]);
+        var other = Connect(scope, "node2");
+
+        Assert.That((await node.LoadClusterAsync(Ct)).IsUnlocked, Is.True, "the read was retried on the second endpoint");
+        Assert.That(await node.WaitForChangeAsync(TimeSpan.FromMilliseconds(300), Ct), Is.False, "the watch starts");
+        await node.LoadClusterAsync(Ct);
+        var woken = node.WaitForChangeAsync(TimeSpan.FromSeconds(10), Ct);
+        var held = await other.TryAcquireLeaderLockAsync(Ttl, Ct);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(held, Is.Not.Null);
+            Assert.That(await woken, Is.True, "the watch runs on the live endpoint");
+            Assert.That(await node.TryWriteAsync(ClusterKey.Initialize, "42", WriteCondition.IfAbsent, Ct), Is.True, "a write goes to the live endpoint");
+        }
+    }
+
     private EtcdDcs Connect(string scope, string name, Action<EtcdDcsOptions>? configure = null)
     {
         var options = EtcdTestEnvironment.Options(scope, name);
