@@ -41,7 +41,8 @@ public sealed class EtcdSecurityTests
         (_clientCert, _clientKey) = Issue(ca, caKey, "pgha-node", server: false, subject: "O=pgha-node");
         (_namedClientCert, _namedClientKey) = Issue(ca, caKey, "pgha-named", server: false);
 
-        _server = await EtcdServer.StartAsync("pgha-tls", new EtcdServer.TlsFiles(_ca, serverCert, serverKey, _clientCert, _clientKey));
+        // Tokens unused for 2 s expire (default 300 s), so a test can see the node authenticate again.
+        _server = await EtcdServer.StartAsync("pgha-tls", new EtcdServer.TlsFiles(_ca, serverCert, serverKey, _clientCert, _clientKey), "--auth-token-ttl", "2");
         // Turn authentication on: root user with the root role, as etcdctl user add root / auth enable would.
         using var admin = _server.CreateRawClient();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20), TimeProvider.System);
@@ -78,6 +79,26 @@ public sealed class EtcdSecurityTests
         Assert.That((await node.LoadClusterAsync(deadline.Token)).LeaderName, Is.EqualTo("node1"));
         Assert.That(await woken.WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System, deadline.Token), Is.True, "the watch works over TLS with authentication");
         Assert.That((await watcher.LoadClusterAsync(deadline.Token)).LeaderName, Is.EqualTo("node1"));
+        await node.DeleteClusterAsync(deadline.Token);
+    }
+
+    /// <summary>etcd drops a token left unused for its TTL and then calls it invalid: the node authenticates again by itself and goes on.</summary>
+    [Test]
+    public async Task AfterTheTokenExpiredTheNodeAuthenticatesAgain()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60), TimeProvider.System);
+        var options = Options();
+        await using var node = new EtcdDcs(options, TimeProvider.System);
+        var held = await node.TryAcquireLeaderLockAsync(TimeSpan.FromSeconds(30), deadline.Token);
+        Assert.That(held, Is.Not.Null);
+
+        await Task.Delay(TimeSpan.FromSeconds(3.5), TimeProvider.System, deadline.Token); // past the server's --auth-token-ttl 2
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(await node.TryRenewLeaderLockAsync(held!, TimeSpan.FromSeconds(30), deadline.Token), Is.Not.Null, "renewed with a new token");
+            Assert.That((await node.LoadClusterAsync(deadline.Token)).LeaderName, Is.EqualTo("node1"));
+        }
         await node.DeleteClusterAsync(deadline.Token);
     }
 

@@ -21,12 +21,14 @@ internal sealed class EtcdServer : IAsyncDisposable
 
     private readonly Queue<string> _log = new();
     private readonly TlsFiles? _tls;
+    private readonly string[] _extraArguments;
     private Process? _process;
 
-    private EtcdServer(string name, TlsFiles? tls)
+    private EtcdServer(string name, TlsFiles? tls, string[] extraArguments)
     {
         Name = name;
         _tls = tls;
+        _extraArguments = extraArguments;
         ClientPort = FreePort();
         PeerPort = FreePort();
         DataDir = Path.Combine(Path.GetTempPath(), $"pgha-etcd-{name}-{Guid.NewGuid():N}");
@@ -65,11 +67,11 @@ internal sealed class EtcdServer : IAsyncDisposable
         Assert.Fail(message);
     }
 
-    /// <summary>Starts a new server (serving https with client certificates when <paramref name="tls"/> is given) and waits until it serves a range request.</summary>
-    public static async Task<EtcdServer> StartAsync(string name, TlsFiles? tls = null)
+    /// <summary>Starts a new server (serving https with client certificates when <paramref name="tls"/> is given, with <paramref name="extraArguments"/> on its command line) and waits until it serves a range request.</summary>
+    public static async Task<EtcdServer> StartAsync(string name, TlsFiles? tls = null, params string[] extraArguments)
     {
         RequireBinary();
-        var server = new EtcdServer(name, tls);
+        var server = new EtcdServer(name, tls, extraArguments);
         try
         {
             await server.StartAgainAsync();
@@ -102,6 +104,7 @@ internal sealed class EtcdServer : IAsyncDisposable
             "--initial-cluster", $"{Name}={peer}", "--initial-cluster-state", "new",
             "--logger", "zap", "--log-outputs", "stderr", "--log-level", "warn",
             .. (_tls is null ? [] : (string[])["--cert-file", _tls.ServerCert, "--key-file", _tls.ServerKey, "--trusted-ca-file", _tls.Ca, "--client-cert-auth"]),
+            .. _extraArguments,
         ])
             start.ArgumentList.Add(argument);
         var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {Binary}");
@@ -239,7 +242,11 @@ internal sealed class EtcdServer : IAsyncDisposable
                 await client.RangeAsync("/pgha-health", attempt.Token);
                 return;
             }
-            catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException or HttpRequestException)
+            catch (RawEtcd.RefusedException)
+            {
+                return; // an answer, even a refusal (authentication is on), means it serves
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException)
             {
                 last = ex;
             }

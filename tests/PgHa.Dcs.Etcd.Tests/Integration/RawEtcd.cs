@@ -12,6 +12,9 @@ namespace PgHa.Dcs.Etcd.Tests.Integration;
 /// </summary>
 internal sealed class RawEtcd : IDisposable
 {
+    /// <summary>etcd answered with an error.</summary>
+    public sealed class RefusedException(string message) : Exception(message);
+
     /// <summary>A key as etcd stores it.</summary>
     public sealed record Kv(string Key, string Value, long CreateRevision, long ModRevision, long Lease);
 
@@ -51,7 +54,7 @@ internal sealed class RawEtcd : IDisposable
         if (_token is not null) request.Headers.TryAddWithoutValidation("Authorization", _token);
         using var response = await _http.SendAsync(request, ct);
         var text = await response.Content.ReadAsStringAsync(ct);
-        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"etcd answered {(int)response.StatusCode} to {path}: {text}");
+        if (!response.IsSuccessStatusCode) throw new RefusedException($"etcd answered {(int)response.StatusCode} to {path}: {text}");
         return (JsonObject)JsonNode.Parse(text)!;
     }
 
