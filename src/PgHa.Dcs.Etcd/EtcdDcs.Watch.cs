@@ -1,6 +1,3 @@
-using Etcdserverpb;
-using Grpc.Core;
-
 namespace PgHa.Dcs.Etcd;
 
 // The connection's one long-lived watch of the cluster prefix, feeding _cache (see EtcdKvCache and the class remarks).
@@ -10,8 +7,6 @@ public sealed partial class EtcdDcs
     private static readonly TimeSpan WatchRetryMax = TimeSpan.FromSeconds(2);
     // How long a load waits for the watch to deliver this connection's own last write before reading from etcd.
     private static readonly TimeSpan OwnWriteDeliveryWait = TimeSpan.FromSeconds(1);
-    // etcd cancels a watch carrying this when its member has no raft leader, instead of letting it go silent.
-    private static readonly Metadata RequireLeader = new() { { "hasleader", "true" } };
 
     private readonly Lock _watchGate = new();
     private readonly CancellationTokenSource _stopWatching = new();
@@ -93,9 +88,8 @@ public sealed partial class EtcdDcs
         using var deadline = new CancellationTokenSource(_requestTimeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, deadline.Token);
         var ticket = _cache.BeginRead();
-        var response = await RetryWhileUnavailableAsync(
-            c => _kv.RangeAsync(new RangeRequest { Key = _prefixKey, RangeEnd = _prefixEnd }, cancellationToken: c).ResponseAsync, linked.Token).ConfigureAwait(false);
-        if (!_cache.Merge(response.Kvs, response.Header.Revision, ticket)) StartOverAfterStoreWentBack(response.Header.Revision, ticket.Revision);
+        var response = await RetryWhileUnavailableAsync(c => _client.RangeAsync(_prefix, _prefixEnd, c), linked.Token).ConfigureAwait(false);
+        if (!_cache.Merge(response.Kvs, response.Revision, ticket)) StartOverAfterStoreWentBack(response.Revision, ticket.Revision);
     }
 
     /// <summary>
@@ -110,17 +104,14 @@ public sealed partial class EtcdDcs
         try
         {
             var start = _cache.Revision + 1;
-            using var call = _watches.Watch(RequireLeader, cancellationToken: stream.Token);
-            await call.RequestStream.WriteAsync(
-                new WatchRequest { CreateRequest = new WatchCreateRequest { Key = _prefixKey, RangeEnd = _prefixEnd, StartRevision = start } },
-                stream.Token).ConfigureAwait(false);
-            while (await call.ResponseStream.MoveNext(stream.Token).ConfigureAwait(false))
+            // hasleader: etcd ends the watch when its member has no raft leader, instead of letting it go silent.
+            using var call = await _client.WatchAsync(_prefix, _prefixEnd, start, requireLeader: true, stream.Token).ConfigureAwait(false);
+            while (await call.ReadAsync(stream.Token).ConfigureAwait(false) is { } response)
             {
-                var response = call.ResponseStream.Current;
                 if (response.Canceled)
                 {
                     if (response.CompactRevision <= 0)
-                        throw new RpcException(new Status(StatusCode.Unavailable, $"etcd cancelled the watch: {response.CancelReason}"));
+                        throw new EtcdGatewayException(EtcdGatewayException.Unavailable, $"etcd cancelled the watch: {response.CancelReason}");
                     Log.WatchCompacted(_logger, _prefix, start, response.CompactRevision);
                     _cache.Compacted(response.CompactRevision);
                     return;
@@ -132,7 +123,7 @@ public sealed partial class EtcdDcs
                 }
                 if (response.Events.Count > 0) _cache.Apply(response.Events);
             }
-            throw new RpcException(new Status(StatusCode.Unavailable, "etcd closed the watch stream"));
+            throw new EtcdGatewayException(EtcdGatewayException.Unavailable, "etcd closed the watch stream");
         }
         finally
         {

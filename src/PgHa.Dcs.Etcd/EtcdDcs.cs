@@ -2,11 +2,7 @@ using System.Globalization;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
-using dotnet_etcd;
-using Etcdserverpb;
-using Google.Protobuf;
-using Grpc.Core;
-using Grpc.Net.Client;
+using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PgHa.Cluster;
@@ -22,14 +18,14 @@ namespace PgHa.Dcs.Etcd;
 /// </summary>
 /// <remarks>
 /// <para><b>Creating.</b> <c>new EtcdDcs(options, TimeProvider.System, logger)</c>. The constructor validates the options
-/// and builds the gRPC channel but does no I/O, so it succeeds while etcd is down; every operation connects as needed.
+/// and builds the HTTP client but does no I/O, so it succeeds while etcd is down; every operation connects as needed.
 /// One instance per node, shared by the HA loop and the REST API; it is thread-safe. Dispose it on shutdown: its keys
 /// are then left to expire with its lease, as when the node crashes.</para>
 /// <para><b>The contract on etcd.</b></para>
 /// <list type="bullet">
 /// <item><b>TTL carrier</b> — one lease per node, granted on first use with the TTL rounded up to whole seconds. Every
 /// acquire and renew first refreshes it with a one-shot keep-alive sent within that operation (no background keep-alive
-/// stream: dotnet-etcd's dies for good when etcd restarts). A member touch does the same unless the lease was confirmed
+/// stream: a client's background keep-alive can die for good when etcd restarts, and the HA loop must see the lease's state each cycle anyway). A member touch does the same unless the lease was confirmed
 /// (granted, or kept alive by any operation) less than <c>ttl/4</c> before, measured from when that request was sent:
 /// the leader's touch right after its renewal then costs nothing, and a replica touching every <c>loop_wait</c> refreshes
 /// every other cycle at Patroni's ratio (ttl 10, loop_wait 2), as Patroni does. The member key therefore outlives
@@ -72,8 +68,8 @@ namespace PgHa.Dcs.Etcd;
 /// <item><b>Cluster keys</b> — <see cref="WriteCondition.Always"/>: plain put; <see cref="WriteCondition.IfAbsent"/>: txn
 /// compare <c>create_revision == 0</c>; <see cref="WriteCondition.IfVersion"/>: txn compare <c>mod_revision == version</c>.
 /// Deletes likewise. <see cref="DeleteClusterAsync"/> deletes the prefix range.</item>
-/// <item><b>Watch</b> — one long-lived watch of the whole cluster prefix per connection, on a gRPC stream of its own
-/// (dotnet-etcd's watch manager is not used), created by the first <see cref="WaitForChangeAsync"/> from the revision
+/// <item><b>Watch</b> — one long-lived watch of the whole cluster prefix per connection, on an HTTP connection of its
+/// own (a streaming response of etcd's gateway), created by the first <see cref="WaitForChangeAsync"/> from the revision
 /// after the last load and resumed after the last delivered revision whenever it has to be re-created, so no event is
 /// lost; it asks etcd to cancel it when the etcd member loses its raft leader (<c>hasleader</c>). A failed stream is
 /// re-created after a pause (0.25 s doubling to 2 s, on the <see cref="TimeProvider"/>); a compacted start revision
@@ -100,18 +96,13 @@ public sealed partial class EtcdDcs : IDcs
 
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly EtcdClient _client;
-    private readonly KV.KVClient _kv;
-    private readonly Lease.LeaseClient _leases;
-    private readonly Watch.WatchClient _watches;
+    private readonly EtcdGatewayClient _client;
     private readonly TimeSpan _requestTimeout;
     private readonly string _endpoints;
     private readonly string _prefix;
-    private readonly ByteString _prefixKey;
-    private readonly ByteString _prefixEnd;
-    private readonly ByteString _leaderKey;
-    private readonly ByteString _memberKey;
-    private readonly ByteString _memberValue;
+    private readonly byte[] _prefixEnd;
+    private readonly string _leaderKey;
+    private readonly string _memberKey;
     private readonly EtcdKvCache _cache;
 
     // Serializes the operations that use the lease (refresh + write), so two of them never grant two leases.
@@ -147,18 +138,12 @@ public sealed partial class EtcdDcs : IDcs
         var endpoints = options.ParseEndpoints([]);
         _endpoints = string.Join(",", endpoints.Select(u => u.GetLeftPart(UriPartial.Authority)));
         _prefix = ClusterKeys.Prefix(options.Namespace, options.Scope);
-        _prefixKey = ByteString.CopyFromUtf8(_prefix);
-        _prefixEnd = RangeEnd(_prefixKey);
+        _prefixEnd = RangeEnd(Encoding.UTF8.GetBytes(_prefix));
         _leaderKey = Key(ClusterKeys.Leader);
         _memberKey = Key(ClusterKeys.Member(MemberName));
-        _memberValue = ByteString.CopyFromUtf8(MemberName);
         _cache = new EtcdKvCache([_leaderKey, Key(ClusterKeys.Config), Key(ClusterKeys.Failover)]);
 
         _client = CreateClient(options, endpoints);
-        var connection = _client.GetConnection();
-        _kv = connection.KVClient;
-        _leases = connection.LeaseClient;
-        _watches = connection.WatchClient;
         Log.Created(_logger, MemberName, _prefix, _endpoints);
     }
 
@@ -201,19 +186,18 @@ public sealed partial class EtcdDcs : IDcs
             }
             var sentAt = _time.GetTimestamp();
             var ticket = _cache.BeginRead();
-            var response = await RetryWhileUnavailableAsync(
-                c => _kv.RangeAsync(new RangeRequest { Key = _prefixKey, RangeEnd = _prefixEnd }, cancellationToken: c).ResponseAsync, ct).ConfigureAwait(false);
-            var revision = response.Header.Revision;
+            var response = await RetryWhileUnavailableAsync(c => _client.RangeAsync(_prefix, _prefixEnd, c), ct).ConfigureAwait(false);
+            var revision = response.Revision;
             if (!_cache.Merge(response.Kvs, revision, ticket)) StartOverAfterStoreWentBack(revision, ticket.Revision);
             var epoch = _cache.TrustedEpoch;
             if (epoch >= 0) Volatile.Write(ref _lockConfirmation, new LockConfirmation(sentAt, epoch));
             return Loaded(response.Kvs, revision);
         }, cancellationToken);
 
-    private bool HeldByMe(Mvccpb.KeyValue[] kvs)
+    private bool HeldByMe(EtcdKeyValue[] kvs)
     {
         foreach (var kv in kvs)
-            if (kv.Key == _leaderKey) return kv.Value == _memberValue;
+            if (string.Equals(kv.Key, _leaderKey, StringComparison.Ordinal)) return string.Equals(kv.Value, MemberName, StringComparison.Ordinal);
         return false;
     }
 
@@ -232,7 +216,7 @@ public sealed partial class EtcdDcs : IDcs
     {
         if (Volatile.Read(ref _lockConfirmation) is not { } confirmed) return false;
         if (_time.GetElapsedTime(confirmed.SentAt) >= ttl / KeepAliveSkipDivisor) return false;
-        return _cache.Confirms(_leaderKey, _memberValue, revision, lease, confirmed.Epoch, Interlocked.Read(ref _ownWriteRevision));
+        return _cache.Confirms(_leaderKey, MemberName, revision, lease, confirmed.Epoch, Interlocked.Read(ref _ownWriteRevision));
     }
 
     /// <summary>
@@ -269,15 +253,15 @@ public sealed partial class EtcdDcs : IDcs
     }
 
     /// <summary>Parses a consistent read of the prefix at <paramref name="revision"/> and records it as the last load.</summary>
-    private ClusterState Loaded(IReadOnlyList<Mvccpb.KeyValue> kvs, long revision)
+    private ClusterState Loaded(IReadOnlyList<EtcdKeyValue> kvs, long revision)
     {
         var entries = new DcsEntry[kvs.Count];
         for (var i = 0; i < entries.Length; i++)
         {
             var kv = kvs[i];
             entries[i] = new DcsEntry(
-                kv.Key.ToStringUtf8()[_prefix.Length..],
-                kv.Value.ToStringUtf8(),
+                kv.Key[_prefix.Length..],
+                kv.Value,
                 Version(kv.ModRevision),
                 kv.Lease == 0 ? null : kv.Lease.ToString(CultureInfo.InvariantCulture));
         }
@@ -294,15 +278,11 @@ public sealed partial class EtcdDcs : IDcs
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ttl, TimeSpan.Zero);
         return RunAsync("acquire the leader lock", ct => WithLeaseAsync(ttl, alwaysKeepAlive: true, async (lease, c) =>
         {
-            var txn = new TxnRequest
-            {
-                Compare = { new Compare { Key = _leaderKey, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 } },
-                Success = { Put(_leaderKey, _memberValue, lease) },
-            };
-            var response = await _kv.TxnAsync(txn, cancellationToken: c).ResponseAsync.ConfigureAwait(false);
+            var response = await _client.TxnAsync(
+                [EtcdCompare.CreateRevisionIs(_leaderKey, 0)], [EtcdOp.Put(_leaderKey, MemberName, lease)], [], c).ConfigureAwait(false);
             if (!response.Succeeded) return null;
-            Wrote(response.Header.Revision);
-            return new LeaderLock(MemberName, Version(response.Header.Revision), Session(lease));
+            Wrote(response.Revision);
+            return new LeaderLock(MemberName, Version(response.Revision), Session(lease));
         }, ct), cancellationToken);
     }
 
@@ -320,15 +300,12 @@ public sealed partial class EtcdDcs : IDcs
             {
                 // The keep-alive just sent renewed the lease; the lock is still bound to it if the recent read says so.
                 if (OwnershipConfirmed(revision, lease, ttl)) return new LeaderLock(MemberName, held.Version, Session(lease));
-                var renew = new TxnRequest
-                {
-                    Compare = { ValueIsMine(), ModRevisionIs(_leaderKey, revision), LeaseIs(_leaderKey, lease) },
-                    Failure = { new RequestOp { RequestRange = new RangeRequest { Key = _leaderKey } } },
-                };
                 // The stream the txn's answer is confirmed under must be up from before it was sent.
                 var epoch = _cache.TrustedEpoch;
                 var sentAt = _time.GetTimestamp();
-                var response = await _kv.TxnAsync(renew, cancellationToken: c).ResponseAsync.ConfigureAwait(false);
+                var response = await _client.TxnAsync(
+                    [ValueIsMine(), EtcdCompare.ModRevisionIs(_leaderKey, revision), EtcdCompare.LeaseIs(_leaderKey, lease)],
+                    [], [EtcdOp.Range(_leaderKey)], c).ConfigureAwait(false);
                 if (response.Succeeded)
                 {
                     if (epoch >= 0) Volatile.Write(ref _lockConfirmation, new LockConfirmation(sentAt, epoch));
@@ -336,18 +313,14 @@ public sealed partial class EtcdDcs : IDcs
                 }
 
                 // Still our name at the same revision, only under another lease: re-bind it to ours (Patroni >= 3.0.3).
-                var current = response.Responses.Count > 0 ? response.Responses[0].ResponseRange?.Kvs : null;
-                if (current is not { Count: 1 } || current[0].ModRevision != revision || current[0].Value != _memberValue) return null;
-                var rebind = new TxnRequest
-                {
-                    Compare = { ValueIsMine(), ModRevisionIs(_leaderKey, revision) },
-                    Success = { Put(_leaderKey, _memberValue, lease) },
-                };
-                var rebound = await _kv.TxnAsync(rebind, cancellationToken: c).ResponseAsync.ConfigureAwait(false);
+                var current = response.Responses.Count > 0 ? response.Responses[0].RangeKvs : null;
+                if (current is not { Count: 1 } || current[0].ModRevision != revision || !string.Equals(current[0].Value, MemberName, StringComparison.Ordinal)) return null;
+                var rebound = await _client.TxnAsync(
+                    [ValueIsMine(), EtcdCompare.ModRevisionIs(_leaderKey, revision)], [EtcdOp.Put(_leaderKey, MemberName, lease)], [], c).ConfigureAwait(false);
                 if (!rebound.Succeeded) return null;
-                Wrote(rebound.Header.Revision);
+                Wrote(rebound.Revision);
                 Log.LeaderKeyRebound(_logger, MemberName, current[0].Lease.ToString(CultureInfo.InvariantCulture), lease);
-                return new LeaderLock(MemberName, Version(rebound.Header.Revision), Session(lease));
+                return new LeaderLock(MemberName, Version(rebound.Revision), Session(lease));
             }, ct).ConfigureAwait(false);
         }, cancellationToken);
     }
@@ -356,13 +329,8 @@ public sealed partial class EtcdDcs : IDcs
     public Task<bool> ReleaseLeaderLockAsync(CancellationToken cancellationToken) =>
         RunAsync("release the leader lock", async ct =>
         {
-            var txn = new TxnRequest
-            {
-                Compare = { ValueIsMine() },
-                Success = { new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = _leaderKey } } },
-            };
-            var response = await _kv.TxnAsync(txn, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
-            if (response.Succeeded && response.Responses[0].ResponseDeleteRange.Deleted > 0) Wrote(response.Header.Revision);
+            var response = await _client.TxnAsync([ValueIsMine()], [EtcdOp.Delete(_leaderKey)], [], ct).ConfigureAwait(false);
+            if (response.Succeeded && response.Responses[0].Deleted > 0) Wrote(response.Revision);
             return response.Succeeded;
         }, cancellationToken);
 
@@ -381,10 +349,9 @@ public sealed partial class EtcdDcs : IDcs
             var json = published is not null && published.Member == self ? published.Json : MemberCodec.Serialize(self);
             if (published is not null && published.Lease == lease && string.Equals(published.Json, json, StringComparison.Ordinal))
                 return true;
-            var response = await _kv.PutAsync(new PutRequest { Key = _memberKey, Value = ByteString.CopyFromUtf8(json), Lease = lease }, cancellationToken: c)
-                .ResponseAsync.ConfigureAwait(false);
-            Wrote(response.Header.Revision);
-            Volatile.Write(ref _published, new PublishedMember(self, json, lease, response.Header.Revision));
+            var revision = await _client.PutAsync(_memberKey, json, lease, c).ConfigureAwait(false);
+            Wrote(revision);
+            Volatile.Write(ref _published, new PublishedMember(self, json, lease, revision));
             return true;
         }, ct), cancellationToken);
     }
@@ -396,22 +363,21 @@ public sealed partial class EtcdDcs : IDcs
         ArgumentNullException.ThrowIfNull(value);
         return RunAsync($"write {name} ({condition})", async ct =>
         {
-            var put = new PutRequest { Key = Key(name), Value = ByteString.CopyFromUtf8(value) };
+            var key = Key(name);
             if (condition.Kind == WriteConditionKind.Always)
             {
-                Wrote((await _kv.PutAsync(put, cancellationToken: ct).ResponseAsync.ConfigureAwait(false)).Header.Revision);
+                Wrote(await _client.PutAsync(key, value, 0, ct).ConfigureAwait(false));
                 return true;
             }
-            Compare compare;
+            EtcdCompare compare;
             if (condition.Kind == WriteConditionKind.Absent)
-                compare = new Compare { Key = put.Key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 };
+                compare = EtcdCompare.CreateRevisionIs(key, 0);
             else if (TryParseRevision(condition.Version, name, out var revision))
-                compare = ModRevisionIs(put.Key, revision);
+                compare = EtcdCompare.ModRevisionIs(key, revision);
             else
                 return false;
-            var txn = new TxnRequest { Compare = { compare }, Success = { new RequestOp { RequestPut = put } } };
-            var response = await _kv.TxnAsync(txn, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
-            if (response.Succeeded) Wrote(response.Header.Revision);
+            var response = await _client.TxnAsync([compare], [EtcdOp.Put(key, value)], [], ct).ConfigureAwait(false);
+            if (response.Succeeded) Wrote(response.Revision);
             return response.Succeeded;
         }, cancellationToken);
     }
@@ -422,18 +388,17 @@ public sealed partial class EtcdDcs : IDcs
         var name = ClusterKeyNames.Of(key);
         return RunAsync($"delete {name} ({condition})", async ct =>
         {
-            var delete = new DeleteRangeRequest { Key = Key(name) };
+            var key = Key(name);
             switch (condition.Kind)
             {
                 case WriteConditionKind.Always:
-                    var deleted = await _kv.DeleteRangeAsync(delete, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
-                    if (deleted.Deleted > 0) Wrote(deleted.Header.Revision);
+                    var deleted = await _client.DeleteRangeAsync(key, null, ct).ConfigureAwait(false);
+                    if (deleted.Deleted > 0) Wrote(deleted.Revision);
                     return deleted.Deleted > 0;
                 case WriteConditionKind.VersionMatches when TryParseRevision(condition.Version, name, out var revision):
-                    var txn = new TxnRequest { Compare = { ModRevisionIs(delete.Key, revision) }, Success = { new RequestOp { RequestDeleteRange = delete } } };
-                    var response = await _kv.TxnAsync(txn, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
-                    var done = response.Succeeded && response.Responses[0].ResponseDeleteRange.Deleted > 0;
-                    if (done) Wrote(response.Header.Revision);
+                    var response = await _client.TxnAsync([EtcdCompare.ModRevisionIs(key, revision)], [EtcdOp.Delete(key)], [], ct).ConfigureAwait(false);
+                    var done = response.Succeeded && response.Responses[0].Deleted > 0;
+                    if (done) Wrote(response.Revision);
                     return done;
                 default:
                     // "Must be absent" never holds for a key being deleted; a foreign version token never matches.
@@ -446,8 +411,8 @@ public sealed partial class EtcdDcs : IDcs
     public Task DeleteClusterAsync(CancellationToken cancellationToken) =>
         RunAsync("delete the cluster", async ct =>
         {
-            var response = await _kv.DeleteRangeAsync(new DeleteRangeRequest { Key = _prefixKey, RangeEnd = _prefixEnd }, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
-            if (response.Deleted > 0) Wrote(response.Header.Revision);
+            var response = await _client.DeleteRangeAsync(_prefix, _prefixEnd, ct).ConfigureAwait(false);
+            if (response.Deleted > 0) Wrote(response.Revision);
             Volatile.Write(ref _published, null);
             return true;
         }, cancellationToken);
@@ -480,7 +445,7 @@ public sealed partial class EtcdDcs : IDcs
     }
 
     /// <summary>
-    /// Stops the watch and closes the gRPC channel; later calls throw <see cref="ObjectDisposedException"/>. The lease is
+    /// Stops the watch and closes the HTTP connections; later calls throw <see cref="ObjectDisposedException"/>. The lease is
     /// not revoked: its keys expire with it.
     /// </summary>
     public async ValueTask DisposeAsync()
@@ -518,7 +483,7 @@ public sealed partial class EtcdDcs : IDcs
                 {
                     return await write(lease, cancellationToken).ConfigureAwait(false);
                 }
-                catch (RpcException ex) when (attempt == 1 && IsLeaseNotFound(ex))
+                catch (EtcdGatewayException ex) when (attempt == 1 && ex.IsLeaseNotFound)
                 {
                     Log.LeaseLost(_logger, lease, MemberName);
                     _leaseId = 0;
@@ -548,7 +513,7 @@ public sealed partial class EtcdDcs : IDcs
             var remaining = await RetryWhileUnavailableAsync(c =>
             {
                 sent = _time.GetTimestamp();
-                return KeepAliveOnceAsync(_leaseId, c);
+                return _client.LeaseKeepAliveOnceAsync(_leaseId, c);
             }, cancellationToken).ConfigureAwait(false);
             if (remaining > 0)
             {
@@ -566,32 +531,19 @@ public sealed partial class EtcdDcs : IDcs
         var granted = await RetryWhileUnavailableAsync(c =>
         {
             grantSent = _time.GetTimestamp();
-            return _leases.LeaseGrantAsync(new LeaseGrantRequest { TTL = seconds }, cancellationToken: c).ResponseAsync;
+            return _client.LeaseGrantAsync(seconds, c);
         }, cancellationToken).ConfigureAwait(false);
-        if (!string.IsNullOrEmpty(granted.Error) || granted.ID == 0)
-            throw new RpcException(new Status(StatusCode.Unavailable, $"lease grant refused: {granted.Error}"));
-        _leaseId = granted.ID;
+        if (granted.Id == 0)
+            throw new EtcdGatewayException(EtcdGatewayException.Unavailable, "lease grant refused: etcd returned no lease id");
+        _leaseId = granted.Id;
         Volatile.Write(ref _leaseTtlSeconds, seconds);
         _leaseConfirmedAt = grantSent;
-        Log.LeaseGranted(_logger, granted.ID, granted.TTL, MemberName);
-        return granted.ID;
-    }
-
-    /// <summary>One keep-alive on a stream of its own, closed after the answer: the lease's remaining TTL, ≤ 0 when it is gone.</summary>
-    private async Task<long> KeepAliveOnceAsync(long leaseId, CancellationToken cancellationToken)
-    {
-        using var call = _leases.LeaseKeepAlive(cancellationToken: cancellationToken);
-        await call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = leaseId }, cancellationToken).ConfigureAwait(false);
-        if (!await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
-            throw new RpcException(new Status(StatusCode.Unavailable, "etcd closed the keep-alive stream without an answer"));
-        return call.ResponseStream.Current.TTL;
+        Log.LeaseGranted(_logger, granted.Id, granted.Ttl, MemberName);
+        return granted.Id;
     }
 
     // The lease TTL is whole seconds; rounding up keeps the lease alive at least ttl.
     private static long LeaseSeconds(TimeSpan ttl) => Math.Max(1, (long)Math.Ceiling(ttl.TotalSeconds));
-
-    private static bool IsLeaseNotFound(RpcException ex) =>
-        ex.StatusCode == StatusCode.NotFound && ex.Status.Detail.Contains("lease not found", StringComparison.OrdinalIgnoreCase);
 
     // ---------------------------------------------------------------------------------------------------------------
     // Member bookkeeping
@@ -622,12 +574,12 @@ public sealed partial class EtcdDcs : IDcs
         {
             return await body(linked.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or RpcException)
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or EtcdGatewayException or HttpRequestException or IOException)
         {
             if (ex is OperationCanceledException oce && oce.CancellationToken == cancellationToken) throw;
             throw new OperationCanceledException($"Cancelled while trying to {operation}.", ex, cancellationToken);
         }
-        catch (Exception ex) when (deadline.IsCancellationRequested && ex is OperationCanceledException or RpcException)
+        catch (Exception ex) when (deadline.IsCancellationRequested && ex is OperationCanceledException or EtcdGatewayException or HttpRequestException or IOException)
         {
             var message = $"etcd at {_endpoints} did not answer within {_requestTimeout.TotalSeconds:0.###} s while trying to {operation} (member {MemberName}, {_prefix}).";
             Log.RequestFailed(_logger, _endpoints, operation, message);
@@ -669,39 +621,31 @@ public sealed partial class EtcdDcs : IDcs
 
     private static bool IsRetryable(Exception ex) => ex switch
     {
-        RpcException rpc => rpc.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown,
+        EtcdGatewayException etcd => etcd.IsRetryable,
         _ => ex is HttpRequestException or IOException or SocketException,
     };
 
     /// <summary>
-    /// Failures that mean "the DCS could not be used": every gRPC error (including permission and protocol errors, for
-    /// which the HA loop's DCS-failure path is the safe answer) and transport errors.
+    /// Failures that mean "the DCS could not be used": every error etcd answered (including permission and protocol
+    /// errors, for which the HA loop's DCS-failure path is the safe answer), transport errors, and answers that are not
+    /// the gateway's JSON.
     /// </summary>
     private static bool IsTransportFailure(Exception ex) =>
-        ex is RpcException or HttpRequestException or IOException or SocketException or OperationCanceledException;
+        ex is EtcdGatewayException or HttpRequestException or IOException or SocketException or OperationCanceledException
+            or System.Text.Json.JsonException or FormatException;
 
     private static string Describe(Exception ex) => ex switch
     {
-        RpcException rpc => $"{rpc.StatusCode}: {rpc.Status.Detail}",
+        EtcdGatewayException etcd => $"code {etcd.Code}: {etcd.Detail}",
         _ => $"{ex.GetType().Name}: {ex.Message}",
     };
 
     // ---------------------------------------------------------------------------------------------------------------
     // Building blocks
 
-    private ByteString Key(string relative) => ByteString.CopyFromUtf8(_prefix + relative);
+    private string Key(string relative) => _prefix + relative;
 
-    private Compare ValueIsMine() =>
-        new() { Key = _leaderKey, Target = Compare.Types.CompareTarget.Value, Result = Compare.Types.CompareResult.Equal, Value = _memberValue };
-
-    private static Compare ModRevisionIs(ByteString key, long revision) =>
-        new() { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = revision };
-
-    private static Compare LeaseIs(ByteString key, long lease) =>
-        new() { Key = key, Target = Compare.Types.CompareTarget.Lease, Result = Compare.Types.CompareResult.Equal, Lease = lease };
-
-    private static RequestOp Put(ByteString key, ByteString value, long lease) =>
-        new() { RequestPut = new PutRequest { Key = key, Value = value, Lease = lease } };
+    private EtcdCompare ValueIsMine() => EtcdCompare.ValueIs(_leaderKey, MemberName);
 
     private static DcsVersion Version(long revision) => new(revision.ToString(CultureInfo.InvariantCulture));
 
@@ -729,53 +673,26 @@ public sealed partial class EtcdDcs : IDcs
     }
 
     /// <summary>The end of the range of every key starting with <paramref name="prefix"/>: the prefix with its last byte incremented.</summary>
-    internal static ByteString RangeEnd(ByteString prefix)
+    internal static byte[] RangeEnd(byte[] prefix)
     {
-        var bytes = prefix.ToByteArray();
+        var bytes = (byte[])prefix.Clone();
         for (var i = bytes.Length - 1; i >= 0; i--)
         {
             if (bytes[i] < 0xff)
             {
                 bytes[i]++;
-                return ByteString.CopyFrom(bytes, 0, i + 1);
+                return bytes[..(i + 1)];
             }
         }
-        return ByteString.CopyFrom(0); // every key
+        return [0]; // every key
     }
 
-    private EtcdClient CreateClient(EtcdDcsOptions options, IReadOnlyList<Uri> endpoints)
+    private static EtcdGatewayClient CreateClient(EtcdDcsOptions options, IReadOnlyList<Uri> endpoints)
     {
-        // Reconnect quickly after an etcd restart (gRPC's default backoff grows to 2 minutes), and give up connecting
-        // within the request deadline; the operation deadline bounds every call anyway.
+        // Give up connecting to one endpoint within half the request deadline, so a retry can still reach the next.
         var connectTimeout = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, options.RequestTimeout.Ticks / 2));
-        void Configure(GrpcChannelOptions channel)
-        {
-            channel.InitialReconnectBackoff = TimeSpan.FromMilliseconds(250);
-            channel.MaxReconnectBackoff = TimeSpan.FromSeconds(2);
-            if (channel.HttpHandler is SocketsHttpHandler sockets)
-            {
-                sockets.ConnectTimeout = connectTimeout;
-                // HTTP/2 pings (not gRPC messages) find a dead connection under an idle watch stream. etcd refuses pings
-                // more often than every 5 s (--grpc-keepalive-min-time); these come after 10 s without a frame.
-                sockets.KeepAlivePingDelay = TimeSpan.FromSeconds(10);
-                sockets.KeepAlivePingTimeout = TimeSpan.FromSeconds(10);
-                sockets.KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests;
-            }
-        }
-
-        var connectionString = string.Join(",", endpoints.Select(u => u.GetLeftPart(UriPartial.Authority)));
-        EtcdClient client;
-        if (endpoints[0].Scheme == Uri.UriSchemeHttps)
-        {
-            var tls = TlsSettings.Load(options, endpoints);
-            // The server name only names the balanced channel; certificates are checked against the endpoints' hosts.
-            client = new EtcdClient(connectionString, tls.Configure, serverName: endpoints[0].Host, configureChannelOptions: Configure);
-        }
-        else
-            client = new EtcdClient(connectionString, serverName: endpoints[0].Host, configureChannelOptions: Configure);
-
-        if (!string.IsNullOrEmpty(options.Username)) client.SetCredentials(options.Username, options.Password!);
-        return client;
+        var tls = endpoints[0].Scheme == Uri.UriSchemeHttps ? TlsSettings.Load(options, endpoints) : null;
+        return new EtcdGatewayClient(endpoints, connectTimeout, tls is null ? null : tls.Configure, options.Username, options.Password);
     }
 
     /// <summary>Client certificate and server certificate check for https endpoints.</summary>
@@ -812,9 +729,9 @@ public sealed partial class EtcdDcs : IDcs
             ssl.RemoteCertificateValidationCallback = Validate;
         }
 
-        // The balanced channel connects to each endpoint under one server name, so the certificate must be valid for one
-        // of the configured endpoint hosts rather than for that name; the chain must end at the configured CA (or a
-        // system root when none is configured).
+        // The certificate must be valid for one of the configured endpoint hosts (as it was under the balanced gRPC
+        // channel this client replaced); the chain must end at the configured CA (or a system root when none is
+        // configured).
         private bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
         {
             if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0) return false;

@@ -16,7 +16,8 @@ public sealed class EtcdDcsOptions
     /// The etcd endpoints, in any of Patroni's forms: <c>host</c>/<c>hosts</c> (<c>127.0.0.1:2379</c>,
     /// <c>etcd1:2379,etcd2:2379</c>) and <c>url</c>/<c>urls</c> (<c>http://etcd1:2379</c>). Each entry may itself be a
     /// comma-separated list. A port left out is <see cref="DefaultPort"/>; a scheme left out is <see cref="Protocol"/>.
-    /// Requests are balanced round-robin over all endpoints. Required.
+    /// Requests go to one endpoint at a time, in this order: one that fails to answer moves the next request to the next
+    /// endpoint (as Patroni's etcd3 client switches endpoints). Required.
     /// </summary>
     public IList<string> Endpoints { get; set; } = [];
 

@@ -1,6 +1,3 @@
-using Google.Protobuf;
-using Mvccpb;
-
 namespace PgHa.Dcs.Etcd;
 
 /// <summary>
@@ -30,8 +27,8 @@ namespace PgHa.Dcs.Etcd;
 internal sealed class EtcdKvCache
 {
     private readonly Lock _gate = new();
-    private readonly HashSet<ByteString> _decisionKeys;
-    private readonly Dictionary<ByteString, KeyValue> _kvs = [];
+    private readonly HashSet<string> _decisionKeys;
+    private readonly Dictionary<string, EtcdKeyValue> _kvs = new(StringComparer.Ordinal);
     private long _revision;              // the content is the prefix at this revision; 0 = no content
     private bool _rebaseWakes;           // the content was dropped after a compaction: the next base may hide changes
     private long _decisionChange;        // highest revision at which a decision key changed (or may have)
@@ -43,7 +40,7 @@ internal sealed class EtcdKvCache
     private TaskCompletionSource _moved = NewSignal();     // completed at each change of content or stream state
 
     /// <param name="decisionKeys">The full keys whose change wakes <see cref="WaitForDecisionChangeAsync"/> (leader, config, failover).</param>
-    public EtcdKvCache(IEnumerable<ByteString> decisionKeys) => _decisionKeys = [.. decisionKeys];
+    public EtcdKvCache(IEnumerable<string> decisionKeys) => _decisionKeys = new(decisionKeys, StringComparer.Ordinal);
 
     /// <summary>The revision the content is exact at; 0 when there is no content.</summary>
     public long Revision
@@ -95,12 +92,12 @@ internal sealed class EtcdKvCache
     /// the caller's own write at <paramref name="ownWriteRevision"/>, and holds <paramref name="key"/> with exactly this
     /// value, mod revision and lease.
     /// </summary>
-    public bool Confirms(ByteString key, ByteString value, long modRevision, long lease, long epoch, long ownWriteRevision)
+    public bool Confirms(string key, string value, long modRevision, long lease, long epoch, long ownWriteRevision)
     {
         lock (_gate)
         {
             return _live && _fresh && _epoch == epoch && _revision > 0 && _revision >= ownWriteRevision
-                && _kvs.TryGetValue(key, out var kv) && kv.Value == value && kv.ModRevision == modRevision && kv.Lease == lease;
+                && _kvs.TryGetValue(key, out var kv) && string.Equals(kv.Value, value, StringComparison.Ordinal) && kv.ModRevision == modRevision && kv.Lease == lease;
         }
     }
 
@@ -120,7 +117,7 @@ internal sealed class EtcdKvCache
     /// False when etcd went back in time: the read is older than content that existed before it was sent, which only a
     /// restore from a backup does. The content is then replaced anyway and the caller must restart the stream.
     /// </returns>
-    public bool Merge(IEnumerable<KeyValue> kvs, long revision, ReadTicket ticket)
+    public bool Merge(IEnumerable<EtcdKeyValue> kvs, long revision, ReadTicket ticket)
     {
         lock (_gate)
         {
@@ -190,7 +187,7 @@ internal sealed class EtcdKvCache
     }
 
     /// <summary>Applies one watch response's events (in order) and raises the decision signal for decision keys changed after the content's revision.</summary>
-    public void Apply(IReadOnlyList<Event> events)
+    public void Apply(IReadOnlyList<EtcdEvent> events)
     {
         lock (_gate)
         {
@@ -201,7 +198,7 @@ internal sealed class EtcdKvCache
             {
                 var kv = e.Kv;
                 if (kv.ModRevision <= baseline) continue; // already in a range read merged meanwhile
-                if (e.Type == Event.Types.EventType.Delete) _kvs.Remove(kv.Key);
+                if (e.IsDelete) _kvs.Remove(kv.Key);
                 else _kvs[kv.Key] = kv;
                 newest = Math.Max(newest, kv.ModRevision);
                 if (_decisionKeys.Contains(kv.Key)) RaiseDecisionChange(kv.ModRevision);
@@ -232,7 +229,7 @@ internal sealed class EtcdKvCache
     /// The content in etcd's key order with its revision, if it is trusted and includes the caller's own write at
     /// <paramref name="ownWriteRevision"/>; otherwise false and the caller reads from etcd.
     /// </summary>
-    public bool TryRead(long ownWriteRevision, out KeyValue[] kvs, out long revision)
+    public bool TryRead(long ownWriteRevision, out EtcdKeyValue[] kvs, out long revision)
     {
         lock (_gate)
         {
@@ -245,7 +242,7 @@ internal sealed class EtcdKvCache
             kvs = [.. _kvs.Values];
             revision = _revision;
         }
-        Array.Sort(kvs, static (a, b) => a.Key.Span.SequenceCompareTo(b.Key.Span));
+        Array.Sort(kvs, static (a, b) => CompareAsUtf8(a.Key, b.Key));
         return true;
     }
 
@@ -324,6 +321,21 @@ internal sealed class EtcdKvCache
         var moved = _moved;
         _moved = NewSignal();
         moved.TrySetResult();
+    }
+
+    /// <summary>etcd's key order: by UTF-8 bytes, which is the order of the code points (UTF-16 order differs above U+D7FF).</summary>
+    internal static int CompareAsUtf8(string a, string b)
+    {
+        var left = a.EnumerateRunes();
+        var right = b.EnumerateRunes();
+        while (true)
+        {
+            var more = left.MoveNext();
+            if (more != right.MoveNext()) return more ? 1 : -1;
+            if (!more) return 0;
+            var order = left.Current.Value.CompareTo(right.Current.Value);
+            if (order != 0) return order;
+        }
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);

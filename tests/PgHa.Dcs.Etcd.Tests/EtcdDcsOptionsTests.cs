@@ -104,7 +104,7 @@ public sealed class EtcdDcsOptionsTests
 
     [Test]
     public void RangeEndIncrementsTheLastByte() =>
-        Assert.That(EtcdDcs.RangeEnd(Google.Protobuf.ByteString.CopyFromUtf8("/service/batman/")).ToStringUtf8(), Is.EqualTo("/service/batman0"));
+        Assert.That(System.Text.Encoding.UTF8.GetString(EtcdDcs.RangeEnd(System.Text.Encoding.UTF8.GetBytes("/service/batman/"))), Is.EqualTo("/service/batman0"));
 
     private static EtcdDcsOptions Valid() => new() { Endpoints = ["127.0.0.1:1"], Scope = "batman", Name = "node1" };
 

@@ -1,6 +1,4 @@
-using Google.Protobuf;
 using Microsoft.Extensions.Time.Testing;
-using Mvccpb;
 
 namespace PgHa.Dcs.Etcd.Tests;
 
@@ -12,9 +10,9 @@ namespace PgHa.Dcs.Etcd.Tests;
 public sealed class EtcdKvCacheTests
 {
     private const string Prefix = "/service/batman/";
-    private static readonly ByteString Leader = Key("leader");
-    private static readonly ByteString Config = Key("config");
-    private static readonly ByteString Failover = Key("failover");
+    private static readonly string Leader = Key("leader");
+    private static readonly string Config = Key("config");
+    private static readonly string Failover = Key("failover");
 
     private readonly FakeTimeProvider _time = new();
 
@@ -28,7 +26,7 @@ public sealed class EtcdKvCacheTests
         using (Assert.EnterMultipleScope())
         {
             Assert.That(revision, Is.EqualTo(13));
-            Assert.That(kvs.Select(kv => (kv.Key.ToStringUtf8()[Prefix.Length..], kv.Value.ToStringUtf8(), kv.ModRevision)),
+            Assert.That(kvs.Select(kv => (kv.Key[Prefix.Length..], kv.Value, kv.ModRevision)),
                 Is.EqualTo(new[] { ("members/node1", "c", 13L), ("members/node2", "b", 12L) }), "in etcd's key order");
         }
         stream.Dispose();
@@ -105,7 +103,7 @@ public sealed class EtcdKvCacheTests
         Assert.That(cache.Merge([Kv("config", "{}", 5)], 11, ticket), Is.True, "etcd answered at 11 before the stream delivered 12");
 
         Assert.That(cache.TryRead(0, out var kvs, out var revision), Is.True);
-        Assert.That((revision, kvs.Single().Value.ToStringUtf8()), Is.EqualTo((12L, "{\"ttl\":30}")));
+        Assert.That((revision, kvs.Single().Value), Is.EqualTo((12L, "{\"ttl\":30}")));
         stream.Dispose();
     }
 
@@ -117,7 +115,7 @@ public sealed class EtcdKvCacheTests
 
         cache.Apply([Put("config", "a", 12), Delete("config", 13)]);
         Assert.That(cache.TryRead(0, out var kvs, out var revision), Is.True);
-        Assert.That((revision, kvs.Single().Value.ToStringUtf8()), Is.EqualTo((15L, "b")));
+        Assert.That((revision, kvs.Single().Value), Is.EqualTo((15L, "b")));
 
         cache.Apply([Put("config", "c", 16), Put("failover", "{}", 16)]);
         Assert.That(cache.TryRead(0, out kvs, out revision), Is.True);
@@ -217,7 +215,7 @@ public sealed class EtcdKvCacheTests
         stream.Dispose();
     }
 
-    private EtcdKvCache Live(out CancellationTokenSource stream, params KeyValue[] kvs)
+    private EtcdKvCache Live(out CancellationTokenSource stream, params EtcdKeyValue[] kvs)
     {
         var cache = new EtcdKvCache([Leader, Config, Failover]);
         stream = new CancellationTokenSource();
@@ -228,12 +226,11 @@ public sealed class EtcdKvCacheTests
         return cache;
     }
 
-    private static ByteString Key(string relative) => ByteString.CopyFromUtf8(Prefix + relative);
+    private static string Key(string relative) => Prefix + relative;
 
-    private static KeyValue Kv(string key, string value, long modRevision) =>
-        new() { Key = Key(key), Value = ByteString.CopyFromUtf8(value), ModRevision = modRevision, CreateRevision = modRevision };
+    private static EtcdKeyValue Kv(string key, string value, long modRevision) => new(Key(key), value, modRevision, modRevision, 1, 0);
 
-    private static Event Put(string key, string value, long revision) => new() { Type = Event.Types.EventType.Put, Kv = Kv(key, value, revision) };
+    private static EtcdEvent Put(string key, string value, long revision) => new(IsDelete: false, Kv(key, value, revision));
 
-    private static Event Delete(string key, long revision) => new() { Type = Event.Types.EventType.Delete, Kv = new KeyValue { Key = Key(key), ModRevision = revision } };
+    private static EtcdEvent Delete(string key, long revision) => new(IsDelete: true, new EtcdKeyValue(Key(key), "", 0, revision, 0, 0));
 }

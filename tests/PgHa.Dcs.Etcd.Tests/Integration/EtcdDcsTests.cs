@@ -1,6 +1,4 @@
 using System.Globalization;
-using Etcdserverpb;
-using Google.Protobuf;
 using PgHa.Cluster;
 using PgHa.Cluster.Serialization;
 using Member = PgHa.Cluster.Member;
@@ -61,7 +59,7 @@ public sealed class EtcdDcsTests
         Assert.That(await node.TryInitializeAsync("7712269356054531944", Ct), Is.True);
         Assert.That(await node.TryWriteAsync(ClusterKey.Config, """{"ttl":30}""", WriteCondition.Always, Ct), Is.True);
 
-        var keys = (await Server.RangeAsync($"/service/{scope}/")).ToDictionary(kv => kv.Key.ToStringUtf8());
+        var keys = (await Server.RangeAsync($"/service/{scope}/")).ToDictionary(kv => kv.Key);
         Assert.That(keys.Keys, Is.EquivalentTo(new[]
         {
             $"/service/{scope}/config", $"/service/{scope}/initialize", $"/service/{scope}/leader", $"/service/{scope}/members/node1",
@@ -70,11 +68,11 @@ public sealed class EtcdDcsTests
         var published = keys[$"/service/{scope}/members/node1"];
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(leader.Value.ToStringUtf8(), Is.EqualTo("node1"), "the leader value is the bare member name");
+            Assert.That(leader.Value, Is.EqualTo("node1"), "the leader value is the bare member name");
             Assert.That(leader.Lease, Is.Not.Zero, "the leader key is bound to a lease");
             Assert.That(published.Lease, Is.EqualTo(leader.Lease), "member and leader share the node's lease");
-            Assert.That(published.Value.ToStringUtf8(), Is.EqualTo(MemberCodec.Serialize(member)));
-            Assert.That(keys[$"/service/{scope}/initialize"].Value.ToStringUtf8(), Is.EqualTo("7712269356054531944"));
+            Assert.That(published.Value, Is.EqualTo(MemberCodec.Serialize(member)));
+            Assert.That(keys[$"/service/{scope}/initialize"].Value, Is.EqualTo("7712269356054531944"));
             Assert.That(keys[$"/service/{scope}/initialize"].Lease, Is.Zero);
             Assert.That(keys[$"/service/{scope}/config"].Lease, Is.Zero);
             Assert.That(held, Is.EqualTo(new LeaderLock("node1", Version(leader.ModRevision), leader.Lease.ToString(CultureInfo.InvariantCulture))));
@@ -102,19 +100,19 @@ public sealed class EtcdDcsTests
         using var raw = Server.CreateRawClient();
         var leases = new Dictionary<string, long>();
         foreach (var name in new[] { "node1", "node2", "node3" })
-            leases[name] = (await raw.LeaseGrantAsync(new LeaseGrantRequest { TTL = 30 }, cancellationToken: Ct)).ID;
+            leases[name] = await raw.LeaseGrantAsync(30, Ct);
         foreach (var file in new[] { "initialize", "config", "failover", "history", "status" })
-            await raw.PutAsync(new PutRequest { Key = Utf8(prefix + file), Value = ByteString.CopyFrom(await File.ReadAllBytesAsync(Path.Combine(fixture, file), Ct)) }, cancellationToken: Ct);
+            await raw.PutAsync(prefix + file, await File.ReadAllTextAsync(Path.Combine(fixture, file), Ct), 0, Ct);
         foreach (var name in leases.Keys)
-            await raw.PutAsync(new PutRequest { Key = Utf8(prefix + "members/" + name), Value = ByteString.CopyFrom(await File.ReadAllBytesAsync(Path.Combine(fixture, "members__" + name), Ct)), Lease = leases[name] }, cancellationToken: Ct);
-        var leaderPut = await raw.PutAsync(new PutRequest { Key = Utf8(prefix + "leader"), Value = Utf8("node2"), Lease = leases["node2"] }, cancellationToken: Ct);
+            await raw.PutAsync(prefix + "members/" + name, await File.ReadAllTextAsync(Path.Combine(fixture, "members__" + name), Ct), leases[name], Ct);
+        var leaderPut = await raw.PutAsync(prefix + "leader", "node2", leases["node2"], Ct);
 
         var pgha = Connect(scope, "node2");
         var cluster = await pgha.LoadClusterAsync(Ct);
         using (Assert.EnterMultipleScope())
         {
             Assert.That(cluster.Problems, Is.Empty);
-            Assert.That(cluster.Leader, Is.EqualTo(new LeaderLock("node2", Version(leaderPut.Header.Revision), leases["node2"].ToString(CultureInfo.InvariantCulture))));
+            Assert.That(cluster.Leader, Is.EqualTo(new LeaderLock("node2", Version(leaderPut), leases["node2"].ToString(CultureInfo.InvariantCulture))));
             Assert.That(cluster.Members.Select(m => (m.Name, m.Role, m.Session)), Is.EqualTo(new[]
             {
                 ("node1", MemberRole.Replica, leases["node1"].ToString(CultureInfo.InvariantCulture)),
@@ -136,7 +134,7 @@ public sealed class EtcdDcsTests
         var leader = (await Server.RangeAsync(prefix + "leader")).Single();
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(leader.Value.ToStringUtf8(), Is.EqualTo("node2"));
+            Assert.That(leader.Value, Is.EqualTo("node2"));
             Assert.That(leader.Lease, Is.Not.EqualTo(leases["node2"]), "re-bound to PgHa's own lease");
             Assert.That(renewed, Is.EqualTo(new LeaderLock("node2", Version(leader.ModRevision), leader.Lease.ToString(CultureInfo.InvariantCulture))));
             Assert.That(await pgha.TryRenewLeaderLockAsync(cluster.Leader!, Ttl, Ct), Is.Null, "the lock as Patroni wrote it is stale now");
@@ -158,11 +156,11 @@ public sealed class EtcdDcsTests
         await Task.Delay(ShortTtl + ExpirySlack, TimeProvider.System, Ct);
 
         using var raw = Server.CreateRawClient();
-        var remaining = await raw.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = lease }, cancellationToken: Ct);
+        var remaining = await raw.LeaseTimeToLiveAsync(lease, Ct);
         var cluster = await node.LoadClusterAsync(Ct);
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(remaining.TTL, Is.EqualTo(-1), "the lease is gone");
+            Assert.That(remaining.Ttl, Is.EqualTo(-1), "the lease is gone");
             Assert.That(cluster.Leader, Is.Null, "the leader key went with the lease");
             Assert.That(cluster.Members, Is.Empty, "the member key went with the lease");
         }
@@ -188,7 +186,7 @@ public sealed class EtcdDcsTests
         var held = await node.TryAcquireLeaderLockAsync(Ttl, Ct);
         Assert.That(held, Is.Not.Null);
         using var raw = Server.CreateRawClient();
-        await raw.LeaseRevokeAsync(new LeaseRevokeRequest { ID = long.Parse(held!.Session!, CultureInfo.InvariantCulture) }, cancellationToken: Ct);
+        await raw.LeaseRevokeAsync(long.Parse(held!.Session!, CultureInfo.InvariantCulture), Ct);
         Assert.That(await Server.RangeAsync($"/service/{scope}/"), Is.Empty, "revoking the lease deleted both keys");
 
         var renewed = await node.TryRenewLeaderLockAsync(held, Ttl, Ct);
@@ -200,7 +198,7 @@ public sealed class EtcdDcsTests
         {
             Assert.That(renewed, Is.Null, "the lock went with the lease");
             Assert.That(reacquired?.Session, Is.Not.Null.And.Not.EqualTo(held.Session), "acquired again under a new lease");
-            Assert.That(keys.Select(kv => (kv.Key.ToStringUtf8(), kv.Lease.ToString(CultureInfo.InvariantCulture))), Is.EquivalentTo(new[]
+            Assert.That(keys.Select(kv => (kv.Key, kv.Lease.ToString(CultureInfo.InvariantCulture))), Is.EquivalentTo(new[]
             {
                 ($"/service/{scope}/leader", reacquired?.Session),
                 ($"/service/{scope}/members/node1", reacquired?.Session),
@@ -224,14 +222,14 @@ public sealed class EtcdDcsTests
 
         using var raw = Server.CreateRawClient();
         var keys = await Server.RangeAsync($"/service/{scope}/");
-        var newLease = await raw.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = keys[0].Lease }, cancellationToken: Ct);
+        var newLease = await raw.LeaseTimeToLiveAsync(keys[0].Lease, Ct);
         using (Assert.EnterMultipleScope())
         {
             Assert.That(renewed, Is.Not.Null);
             Assert.That(renewed!.Session, Is.Not.EqualTo(held!.Session), "a new lease");
             Assert.That(renewed.Version, Is.Not.EqualTo(held.Version), "the leader key was re-put under it");
             Assert.That(keys.Select(kv => kv.Lease.ToString(CultureInfo.InvariantCulture)), Is.All.EqualTo(renewed.Session), "leader and member both moved");
-            Assert.That(newLease.GrantedTTL, Is.EqualTo((long)longer.TotalSeconds));
+            Assert.That(newLease.GrantedTtl, Is.EqualTo((long)longer.TotalSeconds));
             Assert.That(await node.TryRenewLeaderLockAsync(renewed, longer, Ct), Is.EqualTo(renewed), "and it renews as usual");
         }
     }
@@ -253,7 +251,7 @@ public sealed class EtcdDcsTests
         var changed = (await Server.RangeAsync(key)).Single();
 
         using var raw = Server.CreateRawClient();
-        await raw.DeleteAsync(key, cancellationToken: Ct);
+        await raw.DeleteAsync(key, Ct);
         Assert.That((await node.LoadClusterAsync(Ct)).HasMember("node1"), Is.False, "precondition: deleted");
         await node.TouchMemberAsync(member with { XlogLocation = 67500000 }, Ttl, Ct);
         var republished = await Server.RangeAsync(key);
@@ -262,7 +260,7 @@ public sealed class EtcdDcsTests
         {
             Assert.That(unchanged, Is.EqualTo(first), "an unchanged member is not written again");
             Assert.That(changed.ModRevision, Is.GreaterThan(first), "a changed member is written");
-            Assert.That(changed.Value.ToStringUtf8(), Does.Contain("67500000"));
+            Assert.That(changed.Value, Does.Contain("67500000"));
             Assert.That(republished, Has.Count.EqualTo(1), "the deleted member key is published again");
         }
     }
@@ -344,6 +342,27 @@ public sealed class EtcdDcsTests
         }
     }
 
+    /// <summary>With a dead endpoint listed first, reads move on to the next one and the writes and the watch that follow use it.</summary>
+    [Test]
+    public async Task ADeadEndpointIsLeftForTheNextOne()
+    {
+        var scope = NewScope();
+        var node = Connect(scope, "node1", o => o.Endpoints = [$"127.0.0.1:{EtcdServer.FreePort()}", Server.Endpoint]);
+        var other = Connect(scope, "node2");
+
+        Assert.That((await node.LoadClusterAsync(Ct)).IsUnlocked, Is.True, "the read was retried on the second endpoint");
+        Assert.That(await node.WaitForChangeAsync(TimeSpan.FromMilliseconds(300), Ct), Is.False, "the watch starts");
+        await node.LoadClusterAsync(Ct);
+        var woken = node.WaitForChangeAsync(TimeSpan.FromSeconds(10), Ct);
+        var held = await other.TryAcquireLeaderLockAsync(Ttl, Ct);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(held, Is.Not.Null);
+            Assert.That(await woken, Is.True, "the watch runs on the live endpoint");
+            Assert.That(await node.TryWriteAsync(ClusterKey.Initialize, "42", WriteCondition.IfAbsent, Ct), Is.True, "a write goes to the live endpoint");
+        }
+    }
+
     private EtcdDcs Connect(string scope, string name, Action<EtcdDcsOptions>? configure = null)
     {
         var options = EtcdTestEnvironment.Options(scope, name);
@@ -366,7 +385,6 @@ public sealed class EtcdDcsTests
 
     private static DcsVersion Version(long revision) => new(revision.ToString(CultureInfo.InvariantCulture));
 
-    private static ByteString Utf8(string text) => ByteString.CopyFromUtf8(text);
 
     private static Member SampleMember(string name) => new(name)
     {

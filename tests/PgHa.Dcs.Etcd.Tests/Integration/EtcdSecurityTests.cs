@@ -1,7 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Etcdserverpb;
 
 namespace PgHa.Dcs.Etcd.Tests.Integration;
 
@@ -20,6 +19,8 @@ public sealed class EtcdSecurityTests
     private string _ca = null!;
     private string _clientCert = null!;
     private string _clientKey = null!;
+    private string _namedClientCert = null!;
+    private string _namedClientKey = null!;
     private string _strangerCa = null!;
 
     [OneTimeSetUp]
@@ -35,15 +36,19 @@ public sealed class EtcdSecurityTests
         _ca = Write("ca.pem", ca.ExportCertificatePem());
         _strangerCa = Write("stranger-ca.pem", stranger.ExportCertificatePem());
         var (serverCert, serverKey) = Issue(ca, caKey, "etcd", server: true);
-        (_clientCert, _clientKey) = Issue(ca, caKey, "pgha-node", server: false);
+        // etcd's JSON gateway refuses client certificates with a CommonName while authentication is on (the name cannot
+        // be passed on as the user), so a node authenticating by password presents one without CN, as Patroni's must.
+        (_clientCert, _clientKey) = Issue(ca, caKey, "pgha-node", server: false, subject: "O=pgha-node");
+        (_namedClientCert, _namedClientKey) = Issue(ca, caKey, "pgha-named", server: false);
 
-        _server = await EtcdServer.StartAsync("pgha-tls", new EtcdServer.TlsFiles(_ca, serverCert, serverKey, _clientCert, _clientKey));
+        // Tokens unused for 2 s expire (default 300 s), so a test can see the node authenticate again.
+        _server = await EtcdServer.StartAsync("pgha-tls", new EtcdServer.TlsFiles(_ca, serverCert, serverKey, _clientCert, _clientKey), "--auth-token-ttl", "2");
         // Turn authentication on: root user with the root role, as etcdctl user add root / auth enable would.
         using var admin = _server.CreateRawClient();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20), TimeProvider.System);
-        await admin.UserAddAsync(new AuthUserAddRequest { Name = "root", Password = RootPassword }, cancellationToken: timeout.Token);
-        await admin.UserGrantRoleAsync(new AuthUserGrantRoleRequest { User = "root", Role = "root" }, cancellationToken: timeout.Token);
-        await admin.AuthEnableAsync(new AuthEnableRequest(), cancellationToken: timeout.Token);
+        await admin.PostAsync("/v3/auth/user/add", new() { ["name"] = "root", ["password"] = RootPassword }, timeout.Token);
+        await admin.PostAsync("/v3/auth/user/grant", new() { ["user"] = "root", ["role"] = "root" }, timeout.Token);
+        await admin.PostAsync("/v3/auth/enable", new(), timeout.Token);
     }
 
     [OneTimeTearDown]
@@ -77,6 +82,26 @@ public sealed class EtcdSecurityTests
         await node.DeleteClusterAsync(deadline.Token);
     }
 
+    /// <summary>etcd drops a token left unused for its TTL and then calls it invalid: the node authenticates again by itself and goes on.</summary>
+    [Test]
+    public async Task AfterTheTokenExpiredTheNodeAuthenticatesAgain()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60), TimeProvider.System);
+        var options = Options();
+        await using var node = new EtcdDcs(options, TimeProvider.System);
+        var held = await node.TryAcquireLeaderLockAsync(TimeSpan.FromSeconds(30), deadline.Token);
+        Assert.That(held, Is.Not.Null);
+
+        await Task.Delay(TimeSpan.FromSeconds(3.5), TimeProvider.System, deadline.Token); // past the server's --auth-token-ttl 2
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(await node.TryRenewLeaderLockAsync(held!, TimeSpan.FromSeconds(30), deadline.Token), Is.Not.Null, "renewed with a new token");
+            Assert.That((await node.LoadClusterAsync(deadline.Token)).LeaderName, Is.EqualTo("node1"));
+        }
+        await node.DeleteClusterAsync(deadline.Token);
+    }
+
     /// <summary>Each missing or wrong piece is refused as "DCS unavailable", never as a lost race.</summary>
     /// <param name="broken">What is wrong with the settings.</param>
     [TestCase("wrong password")]
@@ -84,6 +109,7 @@ public sealed class EtcdSecurityTests
     [TestCase("no client certificate")]
     [TestCase("server certificate from an untrusted CA")]
     [TestCase("plain http")]
+    [TestCase("client certificate with a CommonName")]
     public async Task MissingOrWrongSecuritySettingsAreRefusedAsUnavailable(string broken)
     {
         var options = Options();
@@ -95,12 +121,15 @@ public sealed class EtcdSecurityTests
             case "no client certificate": options.Cert = options.Key = null; break;
             case "server certificate from an untrusted CA": options.CaCert = _strangerCa; break;
             case "plain http": options.CaCert = options.Cert = options.Key = null; options.Protocol = "http"; break;
+            case "client certificate with a CommonName": options.Cert = _namedClientCert; options.Key = _namedClientKey; break;
             default: throw new ArgumentOutOfRangeException(nameof(broken), broken, "unknown case");
         }
         await using var node = new EtcdDcs(options, TimeProvider.System);
 
-        Assert.That(async () => await node.TryAcquireLeaderLockAsync(TimeSpan.FromSeconds(10), CancellationToken.None),
-            Throws.TypeOf<DcsUnavailableException>().With.Message.Contain(_server.Endpoint).And.Message.Contain("acquire the leader lock"));
+        var refused = Throws.TypeOf<DcsUnavailableException>().With.Message.Contain(_server.Endpoint).And.Message.Contain("acquire the leader lock");
+        // etcd's refusal is final: the message says what to change rather than that etcd did not answer in time.
+        if (broken == "client certificate with a CommonName") refused = refused.And.Message.Contain("without a CommonName");
+        Assert.That(async () => await node.TryAcquireLeaderLockAsync(TimeSpan.FromSeconds(10), CancellationToken.None), refused);
     }
 
     private EtcdDcsOptions Options()
@@ -123,10 +152,10 @@ public sealed class EtcdSecurityTests
         return request.CreateSelfSigned(now.AddDays(-1), now.AddDays(30));
     }
 
-    private (string Cert, string Key) Issue(X509Certificate2 ca, ECDsa caKey, string name, bool server)
+    private (string Cert, string Key) Issue(X509Certificate2 ca, ECDsa caKey, string name, bool server, string? subject = null)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest(subject ?? $"CN={name}", key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
         // etcd checks clientAuth on its own peer/client certificates too, so both get both usages.

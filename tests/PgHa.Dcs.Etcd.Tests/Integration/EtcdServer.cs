@@ -2,9 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
-using dotnet_etcd;
-using Etcdserverpb;
-using Google.Protobuf;
 
 namespace PgHa.Dcs.Etcd.Tests.Integration;
 
@@ -24,12 +21,14 @@ internal sealed class EtcdServer : IAsyncDisposable
 
     private readonly Queue<string> _log = new();
     private readonly TlsFiles? _tls;
+    private readonly string[] _extraArguments;
     private Process? _process;
 
-    private EtcdServer(string name, TlsFiles? tls)
+    private EtcdServer(string name, TlsFiles? tls, string[] extraArguments)
     {
         Name = name;
         _tls = tls;
+        _extraArguments = extraArguments;
         ClientPort = FreePort();
         PeerPort = FreePort();
         DataDir = Path.Combine(Path.GetTempPath(), $"pgha-etcd-{name}-{Guid.NewGuid():N}");
@@ -68,11 +67,11 @@ internal sealed class EtcdServer : IAsyncDisposable
         Assert.Fail(message);
     }
 
-    /// <summary>Starts a new server (serving https with client certificates when <paramref name="tls"/> is given) and waits until it serves a range request.</summary>
-    public static async Task<EtcdServer> StartAsync(string name, TlsFiles? tls = null)
+    /// <summary>Starts a new server (serving https with client certificates when <paramref name="tls"/> is given, with <paramref name="extraArguments"/> on its command line) and waits until it serves a range request.</summary>
+    public static async Task<EtcdServer> StartAsync(string name, TlsFiles? tls = null, params string[] extraArguments)
     {
         RequireBinary();
-        var server = new EtcdServer(name, tls);
+        var server = new EtcdServer(name, tls, extraArguments);
         try
         {
             await server.StartAgainAsync();
@@ -105,6 +104,7 @@ internal sealed class EtcdServer : IAsyncDisposable
             "--initial-cluster", $"{Name}={peer}", "--initial-cluster-state", "new",
             "--logger", "zap", "--log-outputs", "stderr", "--log-level", "warn",
             .. (_tls is null ? [] : (string[])["--cert-file", _tls.ServerCert, "--key-file", _tls.ServerKey, "--trusted-ca-file", _tls.Ca, "--client-cert-auth"]),
+            .. _extraArguments,
         ])
             start.ArgumentList.Add(argument);
         var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {Binary}");
@@ -160,35 +160,15 @@ internal sealed class EtcdServer : IAsyncDisposable
         if (kill.ExitCode != 0) throw new InvalidOperationException($"kill {signal} {pid} failed ({kill.ExitCode})");
     }
 
-    /// <summary>A raw dotnet-etcd client of this server, for checking what the adapter wrote (etcdctl's view).</summary>
-    public EtcdClient CreateRawClient()
-    {
-        if (_tls is null) return new EtcdClient(ClientUrl);
-        var trusted = new X509Certificate2Collection();
-        trusted.ImportFromPemFile(_tls.Ca);
-        var certificate = X509Certificate2.CreateFromPemFile(_tls.ClientCert, _tls.ClientKey);
-        return new EtcdClient(ClientUrl, ssl =>
-        {
-            ssl.ClientCertificates = [certificate];
-            ssl.RemoteCertificateValidationCallback = (_, presented, _, _) =>
-            {
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.AddRange(trusted);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return presented is X509Certificate2 c && chain.Build(c);
-            };
-        });
-    }
+    /// <summary>A raw client of this server, for checking what the adapter wrote (etcdctl's view).</summary>
+    public RawEtcd CreateRawClient() => new(ClientUrl, _tls);
 
     /// <summary>Every key under <paramref name="prefix"/>, as <c>etcdctl get --prefix</c> shows them.</summary>
-    public async Task<IReadOnlyList<Mvccpb.KeyValue>> RangeAsync(string prefix)
+    public async Task<IReadOnlyList<RawEtcd.Kv>> RangeAsync(string prefix)
     {
         using var client = CreateRawClient();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10), TimeProvider.System);
-        var key = ByteString.CopyFromUtf8(prefix);
-        var response = await client.GetAsync(new RangeRequest { Key = key, RangeEnd = EtcdDcs.RangeEnd(key) }, cancellationToken: timeout.Token);
-        return [.. response.Kvs];
+        return await client.RangeAsync(prefix, timeout.Token);
     }
 
     /// <summary>
@@ -259,10 +239,14 @@ internal sealed class EtcdServer : IAsyncDisposable
             {
                 using var client = CreateRawClient();
                 using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(1), TimeProvider.System);
-                await client.GetAsync(new RangeRequest { Key = ByteString.CopyFromUtf8("/pgha-health") }, cancellationToken: attempt.Token);
+                await client.RangeAsync("/pgha-health", attempt.Token);
                 return;
             }
-            catch (Exception ex) when (ex is Grpc.Core.RpcException or OperationCanceledException or HttpRequestException)
+            catch (RawEtcd.RefusedException)
+            {
+                return; // an answer, even a refusal (authentication is on), means it serves
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException)
             {
                 last = ex;
             }

@@ -1,4 +1,3 @@
-using Etcdserverpb;
 using Microsoft.Extensions.Time.Testing;
 using PgHa.Cluster;
 using Member = PgHa.Cluster.Member;
@@ -127,8 +126,8 @@ public sealed class EtcdWatchTests
             Assert.That(await writer.TryWriteAsync(ClusterKey.Status, $$"""{"optime":{{i}}}""", WriteCondition.Always, Ct), Is.True);
         using (var raw = _server.CreateRawClient())
         {
-            var revision = (await raw.GetAsync(new RangeRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("/") }, cancellationToken: Ct)).Header.Revision;
-            await raw.CompactAsync(new CompactionRequest { Revision = revision, Physical = true }, cancellationToken: Ct);
+            var revision = await raw.RevisionAsync(Ct);
+            await raw.CompactAsync(revision, Ct);
         }
 
         // The first wait starts the watch right after the load's revision, which is compacted: only status changed, so
@@ -234,7 +233,7 @@ public sealed class EtcdWatchTests
         // Someone re-writes the key by hand (same name, same lease, new revision): once the watch delivered it, the
         // lock as held is stale and the txn says so.
         using (var raw = _server.CreateRawClient())
-            await raw.PutAsync(new PutRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8(leader.Prefix + "leader"), Value = Google.Protobuf.ByteString.CopyFromUtf8("node1"), Lease = long.Parse(held!.Session!, System.Globalization.CultureInfo.InvariantCulture) }, cancellationToken: Ct);
+            await raw.PutAsync(leader.Prefix + "leader", "node1", long.Parse(held!.Session!, System.Globalization.CultureInfo.InvariantCulture), Ct);
         Assert.That(await leader.WaitForChangeAsync(TimeSpan.FromSeconds(30), Ct).WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System, Ct), Is.True, "delivered");
         LeaderLock? renewed = held;
         Assert.That(await CountAsync(async () => renewed = await leader.TryRenewLeaderLockAsync(held!, ttl, Ct)), Is.EqualTo("LeaseKeepAlive 1, Txn 1"));
