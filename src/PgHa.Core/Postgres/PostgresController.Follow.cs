@@ -198,6 +198,7 @@ public sealed partial class PostgresController
             ApplicationName = "pgha " + _options.MemberName,
             Pooling = false,
         };
+        credentials.EffectiveConnection.ApplyTo(csb);
         await using var conn = new NpgsqlConnection(csb.ConnectionString);
         await conn.OpenAsync(ct).ConfigureAwait(false);
         string systemId;
@@ -256,7 +257,7 @@ public sealed partial class PostgresController
             new("port", port.ToString(CultureInfo.InvariantCulture)),
             new("user", credentials.Username),
             new("dbname", "postgres"),
-            new("application_name", _options.MemberName),
+            .. credentials.EffectiveConnection.ToLibpq(_options.MemberName),
         ]);
         PostgresLog.RewindStarted(_logger, upstream.Name, need == RewindNeed.Needed ? "the local WAL went past the upstream's fork point" : "checking the former primary's shutdown checkpoint against the fork point");
         var started = Stopwatch.StartNew();

@@ -223,7 +223,7 @@ public sealed partial class PostgresController : IPostgresControl, IDisposable
     private NpgsqlConnectionStringBuilder LocalConnectionString(PostgresCredentials credentials)
     {
         var socket = _options.UnixSocketDirectory.Length > 0;
-        return new NpgsqlConnectionStringBuilder
+        var csb = new NpgsqlConnectionStringBuilder
         {
             Host = socket ? _options.UnixSocketDirectory : _listen.LocalConnectHost,
             Port = _listen.Port,
@@ -237,6 +237,8 @@ public sealed partial class PostgresController : IPostgresControl, IDisposable
             Pooling = false,
             Enlist = false,
         };
+        credentials.EffectiveConnection.ApplyTo(csb);
+        return csb;
     }
 
     private async Task<NpgsqlConnection> OpenLocalAsync(CancellationToken ct)
