@@ -125,6 +125,23 @@ public sealed class ConnectionParametersTests
     }
 
     [Test]
+    public void Over_a_unix_socket_npgsql_gets_no_ssl_options_as_libpq_ignores_them()
+    {
+        var csb = new NpgsqlConnectionStringBuilder();
+        Full.ApplyTo(csb, unixSocket: true);
+        var defaults = new NpgsqlConnectionStringBuilder();
+        Assert.Multiple(() =>
+        {
+            Assert.That(csb.SslMode, Is.EqualTo(defaults.SslMode));
+            Assert.That(csb.RootCertificate, Is.Null);
+            Assert.That(csb.SslCertificate, Is.Null);
+            Assert.That(csb.SslKey, Is.Null);
+            Assert.That(csb.SslPassword, Is.Null);
+            Assert.That(csb.ChannelBinding, Is.EqualTo(ChannelBinding.Require), "channel binding and GSS keep libpq's socket behaviour");
+        });
+    }
+
+    [Test]
     public void Npgsql_keeps_its_defaults_but_skips_gss_encryption_when_nothing_is_configured()
     {
         var csb = new NpgsqlConnectionStringBuilder();

@@ -91,14 +91,19 @@ public sealed record PostgresConnectionParameters
     /// Sets the Npgsql equivalents on <paramref name="builder"/>. An unset <c>gssencmode</c> becomes
     /// <see cref="GssEncryptionMode.Disable"/> rather than Npgsql's <c>prefer</c>, which loads the Kerberos libraries
     /// into the agent for nothing; <c>sslcrl</c>/<c>sslcrldir</c> have no Npgsql equivalent and are not applied.
+    /// With <paramref name="unixSocket"/> the SSL options are left out: libpq ignores <c>sslmode</c> on a Unix-domain
+    /// socket, but Npgsql would refuse the connection (the server offers no SSL there).
     /// </summary>
-    internal void ApplyTo(NpgsqlConnectionStringBuilder builder)
+    internal void ApplyTo(NpgsqlConnectionStringBuilder builder, bool unixSocket = false)
     {
-        if (SslMode is { } sslMode) builder.SslMode = ToNpgsqlSslMode(sslMode);
-        if (SslRootCert is { } root) builder.RootCertificate = root;
-        if (SslCert is { } cert) builder.SslCertificate = cert;
-        if (SslKey is { } key) builder.SslKey = key;
-        if (SslPassword is { } password) builder.SslPassword = password;
+        if (!unixSocket)
+        {
+            if (SslMode is { } sslMode) builder.SslMode = ToNpgsqlSslMode(sslMode);
+            if (SslRootCert is { } root) builder.RootCertificate = root;
+            if (SslCert is { } cert) builder.SslCertificate = cert;
+            if (SslKey is { } key) builder.SslKey = key;
+            if (SslPassword is { } password) builder.SslPassword = password;
+        }
         builder.GssEncryptionMode = GssEncMode switch
         {
             null or "disable" => GssEncryptionMode.Disable,

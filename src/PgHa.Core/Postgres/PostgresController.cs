@@ -237,7 +237,7 @@ public sealed partial class PostgresController : IPostgresControl, IDisposable
             Pooling = false,
             Enlist = false,
         };
-        credentials.EffectiveConnection.ApplyTo(csb);
+        credentials.EffectiveConnection.ApplyTo(csb, unixSocket: socket);
         return csb;
     }
 

@@ -1,0 +1,29 @@
+namespace PgHa.Postgres.Tests;
+
+/// <summary>
+/// <c>authentication.*</c> SSL options reach the real tools: a replica that requires SSL refuses a server without it
+/// instead of silently falling back to a plain connection (they were once dropped for <c>sslmode=prefer</c>).
+/// </summary>
+public sealed class ConnectionOptionsTests : PgTestBase
+{
+    [Test]
+    public async Task Sslmode_require_against_a_server_without_ssl_fails_and_disable_streams()
+    {
+        // The superuser's sslmode reaches the agent's own connections; over the Unix socket, as in libpq, it does not
+        // stop the agent from working.
+        var a = Node("node-a", o => o.Superuser = new PostgresCredentials("postgres", null, new PostgresConnectionParameters { SslMode = "require" }));
+        await a.StartNewPrimaryAsync();
+        Assert.That((await a.StatusAsync()).IsRunningPrimary, Is.True);
+
+        var strict = Node("node-b", o => o.Replication = new PostgresCredentials("postgres", null, new PostgresConnectionParameters { SslMode = "require" }));
+        Assert.ThrowsAsync<InvalidOperationException>(() => strict.Controller.CreateReplicaAsync(a.Member, CancellationToken.None));
+        var log = string.Join('\n', strict.Logger.Collector.GetSnapshot().Select(r => r.Message));
+        Assert.That(log, Does.Contain("SSL"), "pg_basebackup was told to require SSL:\n" + log);
+
+        var plain = Node("node-c", o => o.Replication = new PostgresCredentials("postgres", null, new PostgresConnectionParameters { SslMode = "disable", GssEncMode = "disable" }));
+        await plain.StartReplicaOfAsync(a);
+        Assert.That(await PgNode.WaitUntilAsync(async () => (await plain.StatusAsync()).IsStreaming, TimeSpan.FromSeconds(20)), Is.True);
+        var conf = File.ReadAllText(Path.Combine(plain.Options.DataDirectory, "postgresql.conf"));
+        Assert.That(conf, Does.Contain("sslmode=disable").And.Contain("gssencmode=disable").And.Contain("channel_binding=prefer"));
+    }
+}
