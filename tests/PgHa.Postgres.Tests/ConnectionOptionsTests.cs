@@ -11,9 +11,23 @@ public sealed class ConnectionOptionsTests : PgTestBase
     {
         // The superuser's sslmode reaches the agent's own connections; over the Unix socket, as in libpq, it does not
         // stop the agent from working.
-        var a = Node("node-a", o => o.Superuser = new PostgresCredentials("postgres", null, new PostgresConnectionParameters { SslMode = "require" }));
+        // post_bootstrap gets them as URI query parameters, which psql (libpq) accepts.
+        var marker = "";
+        var a = Node("node-a", o =>
+        {
+            o.Superuser = new PostgresCredentials("postgres", null, new PostgresConnectionParameters { SslMode = "require", ChannelBinding = "prefer" });
+            var script = Path.Combine(Path.GetDirectoryName(o.DataDirectory)!, "post-bootstrap.sh");
+            marker = script + ".out";
+            File.WriteAllText(script, $"#!/bin/sh\necho \"$1\" > '{marker}'\n'{Path.Combine(PgTestEnvironment.BinDirectory, "psql")}' \"$1\" -Atc 'SELECT 42' >> '{marker}'\n");
+            File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            o.PostBootstrap = script;
+        });
         await a.StartNewPrimaryAsync();
         Assert.That((await a.StatusAsync()).IsRunningPrimary, Is.True);
+        var lines = File.ReadAllLines(marker);
+        Assert.That(lines, Has.Length.EqualTo(2), string.Join('\n', lines));
+        Assert.That(lines[0], Does.EndWith("/postgres?sslmode=require&channel_binding=prefer"));
+        Assert.That(lines[1], Is.EqualTo("42"));
 
         var strict = Node("node-b", o => o.Replication = new PostgresCredentials("postgres", null, new PostgresConnectionParameters { SslMode = "require" }));
         Assert.ThrowsAsync<InvalidOperationException>(() => strict.Controller.CreateReplicaAsync(a.Member, CancellationToken.None));
