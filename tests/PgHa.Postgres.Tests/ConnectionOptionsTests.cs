@@ -34,9 +34,17 @@ public sealed class ConnectionOptionsTests : PgTestBase
         var log = string.Join('\n', strict.Logger.Collector.GetSnapshot().Select(r => r.Message));
         Assert.That(log, Does.Contain("SSL"), "pg_basebackup was told to require SSL:\n" + log);
 
-        var plain = Node("node-c", o => o.Replication = new PostgresCredentials("postgres", null, new PostgresConnectionParameters { SslMode = "disable", GssEncMode = "disable" }));
+        // The rewind user's options reach the agent's upstream connection: requiring SSL, the divergence check cannot
+        // connect (and says so), while streaming with the replication user's sslmode=disable goes ahead.
+        var plain = Node("node-c", o =>
+        {
+            o.Replication = new PostgresCredentials("postgres", null, new PostgresConnectionParameters { SslMode = "disable", GssEncMode = "disable" });
+            o.Rewind = new PostgresCredentials("postgres", null, new PostgresConnectionParameters { SslMode = "require" });
+        });
         await plain.StartReplicaOfAsync(a);
         Assert.That(await PgNode.WaitUntilAsync(async () => (await plain.StatusAsync()).IsStreaming, TimeSpan.FromSeconds(20)), Is.True);
+        var unknown = plain.Logger.Collector.GetSnapshot().Where(r => r.Id.Id == PostgresEventId.DivergenceUnknown).Select(r => r.Message).ToList();
+        Assert.That(unknown, Has.Some.Contains("SSL"), "the upstream check used the rewind user's sslmode=require");
         var conf = File.ReadAllText(Path.Combine(plain.Options.DataDirectory, "postgresql.conf"));
         Assert.That(conf, Does.Contain("sslmode=disable").And.Contain("gssencmode=disable").And.Contain("channel_binding=prefer"));
     }
