@@ -71,7 +71,7 @@ public sealed class ConnectionParametersTests
     [Test]
     public void Tool_connection_strings_carry_only_what_is_configured()
     {
-        Assert.That(ConnInfo.Build(PostgresConnectionParameters.None.ToLibpq()), Is.Empty, "no -d for pg_basebackup, nothing added to --source-server");
+        Assert.That(ConnInfo.Build(new PostgresConnectionParameters().ToLibpq()), Is.Empty, "no -d for pg_basebackup, nothing added to --source-server");
         Assert.That(ConnInfo.Build(new PostgresConnectionParameters { SslMode = "require", SslRootCert = "/r.crt" }.ToLibpq("node-1")),
             Is.EqualTo("sslmode=require sslrootcert=/r.crt application_name=node-1"));
     }
@@ -146,7 +146,7 @@ public sealed class ConnectionParametersTests
     {
         var csb = new NpgsqlConnectionStringBuilder();
         var defaults = new NpgsqlConnectionStringBuilder();
-        PostgresConnectionParameters.None.ApplyTo(csb);
+        new PostgresConnectionParameters().ApplyTo(csb);
         Assert.Multiple(() =>
         {
             Assert.That(csb.GssEncryptionMode, Is.EqualTo(GssEncryptionMode.Disable), "Npgsql's prefer would load the Kerberos libraries");

@@ -12,48 +12,47 @@ namespace PgHa.Postgres;
 /// <remarks>
 /// Npgsql has no equivalent of <c>sslcrl</c> and <c>sslcrldir</c>: they apply to the libpq-based tools only
 /// (<c>primary_conninfo</c>, <c>pg_rewind</c>, <c>pg_basebackup</c>, custom replica methods).
+/// <para>Settable rather than init-only so that <c>AddPgHa(configuration)</c> binds them (the configuration binder's
+/// source generator skips init-only properties).</para>
 /// </remarks>
 public sealed record PostgresConnectionParameters
 {
+    // The statics are internal: the configuration binder's source generator would take public ones for settings.
     /// <summary>Values accepted for <see cref="SslMode"/> (libpq's).</summary>
     internal static IReadOnlyList<string> SslModes { get; } = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
 
     /// <summary>Values accepted for <see cref="GssEncMode"/> and <see cref="ChannelBinding"/> (libpq's).</summary>
     internal static IReadOnlyList<string> PreferModes { get; } = ["disable", "prefer", "require"];
 
-    // Internal, not public: the configuration binder's source generator would treat a public static as a section.
-    /// <summary>Nothing configured: libpq's and Npgsql's defaults apply.</summary>
-    internal static PostgresConnectionParameters None { get; } = new();
-
     /// <summary><c>sslmode</c>: one of <see cref="SslModes"/>.</summary>
-    public string? SslMode { get; init; }
+    public string? SslMode { get; set; }
 
     /// <summary><c>sslkey</c>: the client certificate's private key file.</summary>
-    public string? SslKey { get; init; }
+    public string? SslKey { get; set; }
 
     /// <summary><c>sslpassword</c>: the passphrase of <see cref="SslKey"/>.</summary>
-    public string? SslPassword { get; init; }
+    public string? SslPassword { get; set; }
 
     /// <summary><c>sslcert</c>: the client certificate file.</summary>
-    public string? SslCert { get; init; }
+    public string? SslCert { get; set; }
 
     /// <summary><c>sslrootcert</c>: the certificate authorities to verify the server against.</summary>
-    public string? SslRootCert { get; init; }
+    public string? SslRootCert { get; set; }
 
     /// <summary><c>sslcrl</c>: a certificate revocation list file (libpq-based tools only).</summary>
-    public string? SslCrl { get; init; }
+    public string? SslCrl { get; set; }
 
     /// <summary><c>sslcrldir</c>: a directory of certificate revocation lists (libpq-based tools only).</summary>
-    public string? SslCrlDir { get; init; }
+    public string? SslCrlDir { get; set; }
 
     /// <summary><c>gssencmode</c>: one of <see cref="PreferModes"/>.</summary>
-    public string? GssEncMode { get; init; }
+    public string? GssEncMode { get; set; }
 
     /// <summary><c>channel_binding</c>: one of <see cref="PreferModes"/>.</summary>
-    public string? ChannelBinding { get; init; }
+    public string? ChannelBinding { get; set; }
 
-    /// <summary>True when nothing is configured.</summary>
-    public bool IsEmpty => this == None;
+    /// <summary>True when nothing is configured (libpq's and Npgsql's defaults apply).</summary>
+    public bool IsEmpty => this == new PostgresConnectionParameters();
 
     /// <summary>The problems of the configured values, each naming the key (empty when valid).</summary>
     public IEnumerable<string> Problems()

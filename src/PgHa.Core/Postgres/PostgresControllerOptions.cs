@@ -144,8 +144,20 @@ public sealed class PostgresControllerOptions
 /// </param>
 public sealed record PostgresCredentials(string Username, string? Password = null, PostgresConnectionParameters? Connection = null)
 {
+    // Settable, not init-only: AddPgHa(configuration) binds onto the default instances, and the configuration binder's
+    // source generator skips init-only properties (user, password and options would be silently ignored).
+
+    /// <summary>Role name.</summary>
+    public string Username { get; set; } = Username;
+
+    /// <summary>Password; null when authentication does not need one (trust, peer, certificates).</summary>
+    public string? Password { get; set; } = Password;
+
+    /// <summary>The entry's other libpq options; null when none are configured.</summary>
+    public PostgresConnectionParameters? Connection { get; set; } = Connection;
+
     /// <summary>The connection options in effect: <see cref="Connection"/>, or none configured.</summary>
-    public PostgresConnectionParameters EffectiveConnection => Connection ?? PostgresConnectionParameters.None;
+    public PostgresConnectionParameters EffectiveConnection => Connection ?? new PostgresConnectionParameters();
 
     /// <summary>Never prints the password.</summary>
     public override string ToString() => Password is null ? Username : Username + " (password set)";
