@@ -105,6 +105,34 @@ public sealed class RegistrationTests
     }
 
     [Test]
+    public void EachUsersConnectionOptionsBindFromConfiguration()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["PgHa:Scope"] = "batman",
+            ["PgHa:Name"] = "node2",
+            ["PgHa:ApiUrl"] = "https://node2:8008/patroni",
+            ["PgHa:Postgres:DataDirectory"] = "/var/lib/pg",
+            ["PgHa:Postgres:ConnectAddress"] = "node2:5432",
+            ["PgHa:Postgres:Replication:Username"] = "repl",
+            ["PgHa:Postgres:Replication:Password"] = "secret",
+            ["PgHa:Postgres:Replication:Connection:SslMode"] = "verify-full",
+            ["PgHa:Postgres:Replication:Connection:SslRootCert"] = "/etc/ssl/root.crt",
+            ["PgHa:Postgres:Replication:Connection:ChannelBinding"] = "require",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddPgHa(configuration.GetSection("PgHa")).UseDcs("in-memory", _ => new InMemoryDcs(new InMemoryDcsStore(TimeProvider.System), "service", "batman", "node2"));
+        using var provider = services.BuildServiceProvider();
+        var postgres = provider.GetRequiredService<IOptions<PgHaOptions>>().Value.Postgres;
+        Assert.That(postgres.Replication.EffectiveConnection, Is.EqualTo(new PgHa.Postgres.PostgresConnectionParameters
+        {
+            SslMode = "verify-full", SslRootCert = "/etc/ssl/root.crt", ChannelBinding = "require",
+        }));
+        Assert.That((postgres.Replication.Username, postgres.Replication.Password), Is.EqualTo(("repl", "secret")), "bound onto the default credentials");
+        Assert.That(postgres.Superuser.EffectiveConnection.IsEmpty, Is.True);
+    }
+
+    [Test]
     public void CallbacksBindFromConfigurationAndACommandThatCannotBeSplitIsNamed()
     {
         IOptions<PgHaOptions> Bind(string prePromote)

@@ -25,6 +25,13 @@ internal static class ConnInfo
         return "'" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";
     }
 
+    /// <summary>The connection string with its <c>password</c> and <c>sslpassword</c> values hidden, for logs.</summary>
+    public static string Redact(string conninfo)
+    {
+        if (!conninfo.Contains('=', StringComparison.Ordinal)) return conninfo;
+        return Build(Parse(conninfo).Select(p => KeyValuePair.Create(p.Key, (string?)(p.Key is "password" or "sslpassword" ? "********" : p.Value))));
+    }
+
     /// <summary>Parses a connection string back into its pairs (the inverse of <see cref="Build"/>).</summary>
     public static Dictionary<string, string> Parse(string conninfo)
     {

@@ -180,7 +180,9 @@ internal sealed partial class PostgresConfigFiles(PostgresControllerOptions opti
 
     /// <summary>
     /// <c>primary_conninfo</c> for streaming from <paramref name="host"/>:<paramref name="port"/> with the replication
-    /// credentials, <c>application_name</c> = this member; the password inline or via the passfile.
+    /// credentials, <c>application_name</c> = this member; the password inline or via the passfile. The replication
+    /// user's <c>sslmode</c>, <c>gssencmode</c> and <c>channel_binding</c> default to <c>prefer</c> (as in Patroni), its
+    /// other SSL options are written only when configured.
     /// </summary>
     public string PrimaryConnInfo(string host, int port)
     {
@@ -193,10 +195,7 @@ internal sealed partial class PostgresConfigFiles(PostgresControllerOptions opti
             new("password", !usePassFile ? repl.Password : null),
             new("host", host),
             new("port", port.ToString(CultureInfo.InvariantCulture)),
-            new("sslmode", "prefer"),
-            new("application_name", options.MemberName),
-            new("gssencmode", "prefer"),
-            new("channel_binding", "prefer"),
+            .. repl.EffectiveConnection.ToLibpq(options.MemberName, preferByDefault: true),
         ]);
     }
 
@@ -205,7 +204,7 @@ internal sealed partial class PostgresConfigFiles(PostgresControllerOptions opti
     {
         if (options.PgPassFile.Length == 0) return;
         var sb = new StringBuilder();
-        foreach (var c in new[] { options.Replication, options.Superuser, options.EffectiveRewind }.Distinct())
+        foreach (var c in new[] { options.Replication, options.Superuser, options.EffectiveRewind }.DistinctBy(c => (c.Username, c.Password)))
             if (c.Password is not null) sb.Append("*:*:*:").Append(EscapePass(c.Username)).Append(':').Append(EscapePass(c.Password)).Append('\n');
         WriteAtomic(options.PgPassFile, sb.ToString());
     }

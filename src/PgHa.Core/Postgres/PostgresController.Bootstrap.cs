@@ -73,7 +73,9 @@ public sealed partial class PostgresController
         {
             var su = _options.Superuser;
             var host = _options.UnixSocketDirectory.Length > 0 ? Uri.EscapeDataString(_options.UnixSocketDirectory) : _listen.LocalConnectHost;
-            var url = string.Create(CultureInfo.InvariantCulture, $"postgres://{Uri.EscapeDataString(su.Username)}@{host}:{_listen.Port}/postgres");
+            // The superuser's SSL/GSS options as URI query parameters, as Patroni hands them in its connection string.
+            var query = string.Join('&', su.EffectiveConnection.ToLibpq().Where(p => p.Value is not null).Select(p => p.Key + "=" + Uri.EscapeDataString(p.Value!)));
+            var url = string.Create(CultureInfo.InvariantCulture, $"postgres://{Uri.EscapeDataString(su.Username)}@{host}:{_listen.Port}/postgres{(query.Length > 0 ? "?" + query : "")}");
             var result = await ProcessRunner.RunAsync(_options.PostBootstrap, [url], ct, new Dictionary<string, string?>
             {
                 ["PGPASSWORD"] = su.Password,

@@ -284,10 +284,8 @@ public sealed partial class PostgresController
             CommandTimeout = Math.Max(1, (int)Math.Ceiling(_options.QueryTimeout.TotalSeconds)),
             ApplicationName = "pgha " + _options.MemberName,
             Pooling = false,
-            // Npgsql's default (prefer) loads the Kerberos libraries on the first TCP connection to try GSS encryption,
-            // 1.3 MiB resident for good, and the agent authenticates with a password or peer, never with Kerberos.
-            GssEncryptionMode = GssEncryptionMode.Disable,
         };
+        credentials.EffectiveConnection.ApplyTo(csb);
         await using var conn = new NpgsqlConnection(csb.ConnectionString);
         await conn.OpenAsync(ct).ConfigureAwait(false);
         string systemId;
@@ -343,6 +341,7 @@ public sealed partial class PostgresController
             Timeout = Math.Max(1, (int)Math.Ceiling(_options.ConnectTimeout.TotalSeconds)),
             ApplicationName = "pgha " + _options.MemberName,
         };
+        credentials.EffectiveConnection.ApplyTo(csb);
         await using var conn = new PhysicalReplicationConnection(csb.ConnectionString);
         await conn.Open(ct).ConfigureAwait(false);
         // Npgsql applies the command timeout to the open connector, so it can only be set after Open.
@@ -387,7 +386,7 @@ public sealed partial class PostgresController
             new("port", port.ToString(CultureInfo.InvariantCulture)),
             new("user", credentials.Username),
             new("dbname", "postgres"),
-            new("application_name", _options.MemberName),
+            .. credentials.EffectiveConnection.ToLibpq(_options.MemberName),
         ]);
         PostgresLog.RewindStarted(_logger, upstream.Name, check.Need == RewindNeed.Needed ? check.Reason : check.Reason + "; pg_rewind compares the former primary's shutdown checkpoint with the fork point");
         var started = Stopwatch.StartNew();

@@ -114,8 +114,11 @@ public sealed partial class PostgresController
         var args = new List<string> { "-D", DataDir, "-h", host, "-p", port.ToString(CultureInfo.InvariantCulture), "-U", _options.Replication.Username, "--progress", "--no-password" };
         if (!Has("wal-method", "X")) args.AddRange(["-X", "stream"]);
         if (!Has("checkpoint", "c")) args.AddRange(["-c", "fast"]);
+        // The replication user's SSL/GSS options travel as a connection string (-d only adds keywords here).
+        var conninfo = ConnInfo.Build(_options.Replication.EffectiveConnection.ToLibpq());
+        if (conninfo.Length > 0) args.AddRange(["-d", conninfo]);
         args.AddRange(extra);
-        PostgresLog.CloneStarted(_logger, source.Name, host, port, string.Join(' ', args.Skip(2)));
+        PostgresLog.CloneStarted(_logger, source.Name, host, port, string.Join(' ', args.Skip(2).Select(a => a == conninfo ? ConnInfo.Redact(a) : a)));
         var result = await ProcessRunner.RunAsync(Tool("pg_basebackup"), args, ct,
             new Dictionary<string, string?> { ["PGPASSWORD"] = _options.Replication.Password, ["PGAPPNAME"] = _options.MemberName },
             line => ReportProgress("pg_basebackup from " + source.Name, line)).ConfigureAwait(false);
@@ -141,11 +144,12 @@ public sealed partial class PostgresController
                     new("user", _options.Replication.Username),
                     new("host", e.Host),
                     new("port", e.Port.ToString(CultureInfo.InvariantCulture)),
+                    .. _options.Replication.EffectiveConnection.ToLibpq(),
                 ])
                 : "";
-            args.AddRange(["--scope=" + _options.Scope, "--role=replica", "--datadir=" + DataDir, "--connstring=" + connstring]);
+            args.AddRange(["--scope=" + _options.Scope, "--role=replica", "--datadir=" + DataDir, ConnStringOption + connstring]);
         }
-        ReplicaMethodLog.MethodStarted(_logger, method.Name, string.Join(' ', words.Take(1).Concat(args)));
+        ReplicaMethodLog.MethodStarted(_logger, method.Name, string.Join(' ', words.Take(1).Concat(args).Select(a => a.StartsWith(ConnStringOption, StringComparison.Ordinal) ? ConnStringOption + ConnInfo.Redact(a[ConnStringOption.Length..]) : a)));
         _files.WritePassFile();
         ProcessResult result;
         try
@@ -162,6 +166,8 @@ public sealed partial class PostgresController
         }
         return result.Succeeded ? null : $"{words[0]} exited with code={result.ExitCode}: {result.LastMessage}";
     }
+
+    private const string ConnStringOption = "--connstring=";
 
     private bool IsDataDirectoryEmpty() => InspectDataDirectory() == Decisions.DataDirectoryState.Empty;
 }

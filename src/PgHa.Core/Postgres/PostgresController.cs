@@ -229,7 +229,7 @@ public sealed partial class PostgresController : IPostgresControl, IDisposable
     private NpgsqlConnectionStringBuilder LocalConnectionString(PostgresCredentials credentials)
     {
         var socket = _options.UnixSocketDirectory.Length > 0;
-        return new NpgsqlConnectionStringBuilder
+        var csb = new NpgsqlConnectionStringBuilder
         {
             Host = socket ? _options.UnixSocketDirectory : _listen.LocalConnectHost,
             Port = _listen.Port,
@@ -241,11 +241,10 @@ public sealed partial class PostgresController : IPostgresControl, IDisposable
             CommandTimeout = Math.Max(1, (int)Math.Ceiling(_options.QueryTimeout.TotalSeconds)),
             // A fresh connection per call: PostgreSQL restarts under the agent, and a pool would hand out dead sockets.
             Pooling = false,
-            // Npgsql's default (prefer) loads the Kerberos libraries on the first TCP connection to try GSS encryption,
-            // 1.3 MiB resident for good, and the agent authenticates with a password or peer, never with Kerberos.
-            GssEncryptionMode = GssEncryptionMode.Disable,
             Enlist = false,
         };
+        credentials.EffectiveConnection.ApplyTo(csb, unixSocket: socket);
+        return csb;
     }
 
     private async Task<NpgsqlConnection> OpenLocalAsync(CancellationToken ct)

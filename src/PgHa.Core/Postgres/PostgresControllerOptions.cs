@@ -165,8 +165,27 @@ public sealed class PostgresControllerOptions
 /// <summary>One <c>authentication.*</c> entry.</summary>
 /// <param name="Username">Role name.</param>
 /// <param name="Password">Password; null when authentication does not need one (trust, peer, certificates).</param>
-public sealed record PostgresCredentials(string Username, string? Password = null)
+/// <param name="Connection">
+/// The entry's other libpq options (<c>sslmode</c>, <c>sslrootcert</c>, <c>gssencmode</c>, …), applied wherever this
+/// user connects; null when none are configured (see <see cref="EffectiveConnection"/>).
+/// </param>
+public sealed record PostgresCredentials(string Username, string? Password = null, PostgresConnectionParameters? Connection = null)
 {
+    // Settable, not init-only: AddPgHa(configuration) binds onto the default instances, and the configuration binder's
+    // source generator skips init-only properties (user, password and options would be silently ignored).
+
+    /// <summary>Role name.</summary>
+    public string Username { get; set; } = Username;
+
+    /// <summary>Password; null when authentication does not need one (trust, peer, certificates).</summary>
+    public string? Password { get; set; } = Password;
+
+    /// <summary>The entry's other libpq options; null when none are configured.</summary>
+    public PostgresConnectionParameters? Connection { get; set; } = Connection;
+
+    /// <summary>The connection options in effect: <see cref="Connection"/>, or none configured.</summary>
+    public PostgresConnectionParameters EffectiveConnection => Connection ?? new PostgresConnectionParameters();
+
     /// <summary>Never prints the password.</summary>
     public override string ToString() => Password is null ? Username : Username + " (password set)";
 }

@@ -122,5 +122,7 @@ public sealed class PostgresControllerOptionsValidator : IValidateOptions<Postgr
     {
         if (credentials is null || string.IsNullOrWhiteSpace(credentials.Username))
             errors.Add($"authentication.{what}.username is required");
+        if (credentials is not null)
+            foreach (var problem in credentials.EffectiveConnection.Problems()) errors.Add($"authentication.{what}.{problem}");
     }
 }

@@ -181,9 +181,9 @@ public static class ComponentOptions
             ConnectAddress = pg.ConnectAddress.ToString(),
             Scope = config.Scope,
             MemberName = config.Name,
-            Superuser = new PostgresCredentials(auth.Superuser.Username ?? "postgres", auth.Superuser.Password?.Reveal()),
-            Replication = new PostgresCredentials(auth.Replication.Username ?? "replicator", auth.Replication.Password?.Reveal()),
-            Rewind = auth.Rewind is { Username: { } rewindUser } rewind ? new PostgresCredentials(rewindUser, rewind.Password?.Reveal()) : null,
+            Superuser = Credentials(auth.Superuser, "postgres"),
+            Replication = Credentials(auth.Replication, "replicator"),
+            Rewind = auth.Rewind is { Username: { } rewindUser } rewind ? Credentials(rewind, rewindUser) : null,
             UsePgRewind = pg.UsePgRewind ?? config.Bootstrap.Dcs.Postgresql.UsePgRewind,
             RemoveDataDirectoryOnRewindFailure = pg.RemoveDataDirectoryOnRewindFailure,
             PgCtlTimeout = TimeSpan.FromSeconds(pg.PgCtlTimeout),
@@ -211,6 +211,24 @@ public static class ComponentOptions
             options.UnixSocketDirectory = sockets.Split(',')[0].Trim();
         return options;
     }
+
+    // One authentication.* entry with its libpq options; Patroni passes them wherever that user connects.
+    private static PostgresCredentials Credentials(PgUser user, string defaultName) =>
+        new(user.Username ?? defaultName, user.Password?.Reveal())
+        {
+            Connection = new PostgresConnectionParameters
+            {
+                SslMode = user.SslMode,
+                SslKey = user.SslKey,
+                SslPassword = user.SslPassword?.Reveal(),
+                SslCert = user.SslCert,
+                SslRootCert = user.SslRootCert,
+                SslCrl = user.SslCrl,
+                SslCrlDir = user.SslCrlDir,
+                GssEncMode = user.GssEncMode,
+                ChannelBinding = user.ChannelBinding,
+            },
+        };
 
     // create_replica_methods with their sections, a custom bootstrap.method, and recovery_conf (restore_command, …).
     private static void AddMethods(PgHaConfig config, PostgresControllerOptions options)

@@ -33,13 +33,13 @@ public sealed class ComponentOptionsTests
           parameters: {max_connections: 50, work_mem: 16MB, hot_standby_feedback: on, unix_socket_directories: '/tmp/x,/tmp/y'}
         """;
 
-    private static PgHaConfig Load()
+    private static PgHaConfig Load(string yaml = Yaml, Hashtable? environment = null)
     {
         var path = Path.Combine(Path.GetTempPath(), $"pgha-options-{Guid.NewGuid():N}.yml");
-        File.WriteAllText(path, Yaml);
+        File.WriteAllText(path, yaml);
         try
         {
-            var result = PgHaConfigLoader.Load(path, new Hashtable());
+            var result = PgHaConfigLoader.Load(path, environment ?? new Hashtable());
             Assert.That(result.Succeeded, Is.True, result.FormatErrors());
             return result.Config!;
         }
@@ -90,5 +90,43 @@ public sealed class ComponentOptionsTests
             Assert.That(pg.UsePgRewind, Is.True);
             Assert.That(pg.MemberName, Is.EqualTo("node1"));
         }
+    }
+
+    [Test]
+    public void CarriesEachUsersConnectionOptionsInsteadOfDroppingThem()
+    {
+        var yaml = Yaml.Replace(
+            "    replication: {username: replicator, password: r}\n",
+            """
+                replication: {username: replicator, password: r, sslmode: verify-full, sslrootcert: /etc/ssl/root.crt, sslcert: /etc/ssl/c.crt, sslkey: /etc/ssl/c.key, sslpassword: kp, sslcrl: /etc/ssl/crl.pem, sslcrldir: /etc/ssl/crl.d, gssencmode: disable, channel_binding: require}
+                rewind: {username: rewinder, password: w, sslmode: require}
+
+            """, StringComparison.Ordinal);
+        Assert.That(yaml, Does.Contain("rewinder"), "the fixture's replication line moved");
+        var pg = ComponentOptions.Postgres(Load(yaml, new Hashtable { ["PATRONI_SUPERUSER_SSLMODE"] = "verify-ca", ["PATRONI_SUPERUSER_GSSENCMODE"] = "require" }));
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(pg.Replication.EffectiveConnection, Is.EqualTo(new PgHa.Postgres.PostgresConnectionParameters
+            {
+                SslMode = "verify-full",
+                SslRootCert = "/etc/ssl/root.crt",
+                SslCert = "/etc/ssl/c.crt",
+                SslKey = "/etc/ssl/c.key",
+                SslPassword = "kp",
+                SslCrl = "/etc/ssl/crl.pem",
+                SslCrlDir = "/etc/ssl/crl.d",
+                GssEncMode = "disable",
+                ChannelBinding = "require",
+            }));
+            Assert.That(pg.Rewind, Is.Not.Null);
+            Assert.That((pg.Rewind!.Username, pg.Rewind.Password, pg.Rewind.EffectiveConnection.SslMode), Is.EqualTo(("rewinder", "w", "require")));
+            Assert.That(pg.Rewind.EffectiveConnection.SslRootCert, Is.Null);
+            Assert.That(pg.EffectiveRewind, Is.SameAs(pg.Rewind));
+            Assert.That((pg.Superuser.EffectiveConnection.SslMode, pg.Superuser.EffectiveConnection.GssEncMode), Is.EqualTo(("verify-ca", "require")),
+                "PATRONI_SUPERUSER_* reach the agent's own connections");
+            Assert.That(new PgHa.Postgres.PostgresControllerOptionsValidator().Validate(null, pg).Succeeded, Is.True);
+        }
+        var plain = ComponentOptions.Postgres(Load());
+        Assert.That(plain.Replication.EffectiveConnection.IsEmpty && plain.Superuser.EffectiveConnection.IsEmpty, Is.True, "nothing configured, nothing added");
     }
 }
