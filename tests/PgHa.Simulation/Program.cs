@@ -11,6 +11,7 @@ var trace = false;
 var sync = false;
 var strict = false;
 var failsafe = false;
+var slots = false;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -23,6 +24,7 @@ for (var i = 0; i < args.Length; i++)
         case "--sync": sync = true; break;
         case "--strict": sync = true; strict = true; break;
         case "--failsafe": failsafe = true; break;
+        case "--slots": slots = true; break;
         case "-h" or "--help":
             Console.WriteLine("""
                 Usage: simulate [--seeds N] [--start S] [--nodes K] [--seed S]
@@ -34,6 +36,9 @@ for (var i = 0; i < args.Length; i++)
                   --strict    synchronous_mode_strict too
                   --failsafe  failsafe_mode on: a leader cut off from the DCS keeps writing while every member confirms
                               it; a writer may outlive its lock only while no other node took the lock
+                  --slots     replication slots and WAL retention modelled (use_slots, permanent slots, ignore_slots,
+                              a cascading node); checks that leaders keep permanent and member slots and drop the
+                              slots of departed members, and never drop a slot they must keep
                 Last line: seeds=N cycles=C violations=V cycles_per_s=R
                 """);
             return 0;
@@ -45,10 +50,11 @@ for (var i = 0; i < args.Length; i++)
 if (nodes is < 2 or > 9) { Console.Error.WriteLine("simulate: --nodes must be between 2 and 9"); return 2; }
 if (single is { } s) { start = s; seeds = 1; }
 
-var options = new SimulationOptions { Nodes = nodes, Trace = trace, SynchronousMode = sync, SynchronousModeStrict = strict, FailsafeMode = failsafe };
+var options = new SimulationOptions { Nodes = nodes, Trace = trace, SynchronousMode = sync, SynchronousModeStrict = strict, FailsafeMode = failsafe, Slots = slots };
 var sw = Stopwatch.StartNew();
 long cycles = 0, violations = 0, done = 0;
 var maxHeal = TimeSpan.Zero;
+long slotChecks = 0, walLost = 0;
 var gate = new object();
 Parallel.For(start, start + seeds, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, seed =>
 {
@@ -56,13 +62,15 @@ Parallel.For(start, start + seeds, new ParallelOptions { MaxDegreeOfParallelism 
     lock (gate)
     {
         cycles += result.Cycles;
+        slotChecks += result.SlotChecks;
+        walLost += result.WalLost;
         done++;
         if (result.HealTime > maxHeal) maxHeal = result.HealTime;
         if (result.Violation is not null)
         {
             violations++;
             Console.WriteLine($"VIOLATION seed={seed} {result.Settings}: {result.Violation}");
-            Console.WriteLine($"  replay: scripts/simulate --seed {seed} --nodes {nodes}{(strict ? " --strict" : sync ? " --sync" : "")}{(failsafe ? " --failsafe" : "")}");
+            Console.WriteLine($"  replay: scripts/simulate --seed {seed} --nodes {nodes}{(strict ? " --strict" : sync ? " --sync" : "")}{(failsafe ? " --failsafe" : "")}{(slots ? " --slots" : "")}");
             if (trace) foreach (var line in result.Trace) Console.WriteLine("  " + line);
         }
         else if (trace)
@@ -74,6 +82,7 @@ Parallel.For(start, start + seeds, new ParallelOptions { MaxDegreeOfParallelism 
 });
 var rate = cycles / Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"max_heal_s={maxHeal.TotalSeconds:0.0}"));
+if (slots) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"slot_checks={slotChecks} wal_lost={walLost}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seeds={seeds} cycles={cycles} violations={violations} cycles_per_s={rate:0}"));
 return violations == 0 ? 0 : 1;
 

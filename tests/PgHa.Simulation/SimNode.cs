@@ -65,6 +65,7 @@ public sealed class SimNode
         var pg = new SimPostgresControl(_run.Scheduler, actor, Server, _run.ServerOf, _run.NewSystemId);
         pg.Promoted += _run.OnPromoted;
         pg.ReplicationOf = _run.ReplicationOf;
+        if (_run.SlotModel is { } slots) pg.SyncSlots = slots.Sync;
         var peers = new SimPeerClient(_run.Scheduler, actor, _run.Network, Index, _run.NodeOf) { AcceptAll = _run.Options.BrokenFailsafeConfirmation, ForgetPromises = _run.Options.ForgetfulFailsafeReplicas };
         var options = new HaNodeOptions
         {

@@ -47,6 +47,14 @@ public sealed record SimulationOptions
     public bool BrokenFailsafeConfirmation { get; init; }
     /// <summary>Planted: replicas accept <c>POST /failsafe</c> but forget the promise (they race and promote at once).</summary>
     public bool ForgetfulFailsafeReplicas { get; init; }
+    /// <summary>
+    /// Replication slots and WAL retention modelled (<see cref="SimSlotModel"/>): use_slots with one or two permanent
+    /// physical slots and an <c>ignore_slots</c> rule, some nodes cascading; standbys stream only through their member
+    /// slot and only while the upstream has the WAL they need; the checker adds the slot invariants.
+    /// </summary>
+    public bool Slots { get; init; }
+    /// <summary>Planted: rewrites every slot plan as it reaches PostgreSQL (a broken slot rule); the flag says the server is a primary.</summary>
+    public Func<ReplicationSlotPlan, bool, ReplicationSlotPlan>? SlotPlanFilter { get; init; }
     /// <summary>Planted: the write fence does nothing.</summary>
     public bool BrokenFence { get; init; }
     /// <summary>Planted: the DCS lets a node acquire a lock that is still held (promotion without waiting for expiry).</summary>

@@ -16,4 +16,8 @@ public sealed record SimulationResult(int Seed, long Cycles, long Events, string
     public int PrePromoteRefusals { get; init; }
     /// <summary>Failsafe mode: how long (virtual time) a primary accepted writes while the DCS lock was free.</summary>
     public TimeSpan WritesWithoutLock { get; init; }
+    /// <summary>With <see cref="SimulationOptions.Slots"/>: slot invariant checks whose condition held long enough to apply.</summary>
+    public long SlotChecks { get; init; }
+    /// <summary>With <see cref="SimulationOptions.Slots"/>: how often a standby found WAL it needed recycled on its upstream.</summary>
+    public int WalLost { get; init; }
 }

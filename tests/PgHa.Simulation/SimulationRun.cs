@@ -63,6 +63,8 @@ public sealed class SimulationRun
             ["postgresql"] = new JsonObject { ["use_pg_rewind"] = true },
         };
         if (options.FailsafeMode) raw["failsafe_mode"] = true;
+        SlotModel = options.Slots ? new SimSlotModel(this, _nodes, seed, Fail) : null;
+        SlotModel?.Configure(raw);
         if (options.SynchronousMode && !options.EngineIgnoresSynchronousMode)
         {
             raw["synchronous_mode"] = true;
@@ -82,6 +84,7 @@ public sealed class SimulationRun
                 1 => new MemberTags([KeyValuePair.Create("failover_priority", "2")]),
                 _ => MemberTags.Empty,
             };
+            if (SlotModel is not null) tags = SlotModel.TagsFor(i, options.Nodes, tags);
             var node = new SimNode(this, i, $"node{i + 1}", tags);
             node.Server.FenceBroken = options.BrokenFence;
             _nodes.Add(node);
@@ -119,6 +122,10 @@ public sealed class SimulationRun
     public const string Scope = "sim";
 
     private static readonly string Prefix = ClusterKeys.Prefix(Namespace, Scope);
+    /// <summary>DCS key prefix of the simulated cluster.</summary>
+    internal static string ClusterPrefix => Prefix;
+    /// <summary>Replication slots and WAL retention, when <see cref="SimulationOptions.Slots"/> is on.</summary>
+    internal SimSlotModel? SlotModel { get; }
     private string? _lastFailoverRequest;
     /// <summary>Dynamic configuration every node bootstraps with.</summary>
     public GlobalConfig Config { get; }
@@ -213,6 +220,7 @@ public sealed class SimulationRun
 
     private void OnTick()
     {
+        SlotModel?.BeginTick();
         foreach (var n in _nodes)
         {
             var s = n.Server;
@@ -220,12 +228,14 @@ public sealed class SimulationRun
             if (!s.Running || s.Role != PostgresRole.Replica || s.Upstream is null) continue;
             var up = NodeOf(s.Upstream);
             if (up is null || !up.Server.Running || !Network.CanReachPeer(n.Index, up.Index) || !s.IsOnHistoryOf(up.Server)) continue;
+            if (SlotModel is not null && !SlotModel.TryStream(n, up)) continue;
             // Synchronous mode: standbys stutter now and then, so an acknowledgement really depends on who confirmed.
             if (Options.SynchronousMode && _random.Next(3) == 0) continue;
             // Streaming follows the upstream across its timeline switch, as PostgreSQL does when it is a child timeline.
             if (s.Branch != up.Server.Branch) s.AdoptHistoryOf(up.Server, s.Lsn);
             if (up.Server.Lsn > s.Lsn) s.Lsn = up.Server.Lsn;
         }
+        SlotModel?.EndTick();
         if (Options.SynchronousMode)
         {
             foreach (var n in _nodes)
@@ -254,7 +264,8 @@ public sealed class SimulationRun
     /// <summary>Standbys streaming from <paramref name="primary"/> right now, by name.</summary>
     private List<SimNode> ConnectedStandbys(SimNode primary) => _nodes
         .Where(n => n != primary && n.Server is { Running: true, Role: PostgresRole.Replica } && n.Server.Upstream == primary.Name
-                    && Network.CanReachPeer(n.Index, primary.Index) && n.Server.IsOnHistoryOf(primary.Server))
+                    && Network.CanReachPeer(n.Index, primary.Index) && n.Server.IsOnHistoryOf(primary.Server)
+                    && (SlotModel?.CanStream(n, primary) ?? true))
         .OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
 
     /// <summary>
@@ -290,6 +301,8 @@ public sealed class SimulationRun
     {
         Scheduler.AfterEvent = CheckInvariants;
         Record("SIM", $"seed {Seed}: {Options.Nodes} nodes, ttl={Ttl.TotalSeconds} loop_wait={LoopWait.TotalSeconds} retry_timeout={RetryTimeout.TotalSeconds} tags=[{string.Join(", ", _nodes.Select(n => n.Name + ":" + string.Join('/', n.Tags.Entries.Select(e => e.Key))))}]");
+        if (SlotModel is { } slotModel)
+            Record("SIM", $"slots: permanent [{string.Join(", ", slotModel.Permanent)}], wal_keep {slotModel.KeepWindow} bytes, ignore_slots {SimSlotModel.IgnoredSlot}");
         foreach (var n in _nodes) n.StartAgent();
         Scheduler.After(Tick, null, OnTick);
 
@@ -299,6 +312,7 @@ public sealed class SimulationRun
             Scheduler.RunUntil(Scheduler.NowTicks + TimeSpan.FromSeconds(1).Ticks);
         if (!Bootstrapped()) Fail("the cluster did not bootstrap within 60 s");
         _bootstrapped = true;
+        SlotModel?.OperatorAction(always: true);
 
         var cyclesTarget = Options.MinCycles;
         if (Options.Faults)
@@ -308,6 +322,7 @@ public sealed class SimulationRun
             {
                 InjectFault();
                 if (Options.PrePromoteFaults) InjectPrePromoteRefusal();
+                SlotModel?.OperatorAction(always: false);
                 Scheduler.RunUntil(Scheduler.NowTicks + RandomSpan(TimeSpan.FromSeconds(0.5), 2 * Ttl).Ticks);
             }
             HealEverything();
@@ -348,6 +363,8 @@ public sealed class SimulationRun
         {
             PrePromoteRefusals = _nodes.Sum(n => n.PrePromoteRefusals),
             WritesWithoutLock = TimeSpan.FromTicks(_writesWithoutLockTicks),
+            SlotChecks = SlotModel?.Checks ?? 0,
+            WalLost = SlotModel?.WalLost ?? 0,
         };
     }
 
