@@ -96,7 +96,7 @@ public sealed class SimSlotModel
     {
         if (!server.Running) return ImmutableDictionary<string, long>.Empty;
         var primary = server.Role == PostgresRole.Primary;
-        if (_run.Options.SlotPlanFilter is { } filter) plan = filter(plan, primary);
+        if (_run.Options.SlotPlanFilter is { } filter) plan = filter(plan, server);
         var wal = server.Wal;
         var wanted = plan.Slots.ToDictionary(s => s.Name, StringComparer.Ordinal);
         foreach (var slot in wal.Slots.Values.ToList())

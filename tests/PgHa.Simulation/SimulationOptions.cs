@@ -53,8 +53,8 @@ public sealed record SimulationOptions
     /// slot and only while the upstream has the WAL they need; the checker adds the slot invariants.
     /// </summary>
     public bool Slots { get; init; }
-    /// <summary>Planted: rewrites every slot plan as it reaches PostgreSQL (a broken slot rule); the flag says the server is a primary.</summary>
-    public Func<ReplicationSlotPlan, bool, ReplicationSlotPlan>? SlotPlanFilter { get; init; }
+    /// <summary>Planted: rewrites every slot plan as it reaches the server's PostgreSQL (a broken slot rule).</summary>
+    public Func<ReplicationSlotPlan, SimPostgresServer, ReplicationSlotPlan>? SlotPlanFilter { get; init; }
     /// <summary>Planted: the write fence does nothing.</summary>
     public bool BrokenFence { get; init; }
     /// <summary>Planted: the DCS lets a node acquire a lock that is still held (promotion without waiting for expiry).</summary>
