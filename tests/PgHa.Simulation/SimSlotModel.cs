@@ -105,12 +105,14 @@ public sealed class SimSlotModel
             if (!plan.DropUnknown || plan.Ignore.IsIgnored(slot.Name, slot.Type, null, null) || slot.Active) continue;
             CheckDrop(server, slot.Name);
             wal.Slots.Remove(slot.Name);
+            Restart(server, slot.Name, "follow");
             _run.Record(server.Name, $"slot {slot.Name} dropped");
         }
         foreach (var want in plan.Slots)
         {
             if (want.Type != ReplicationSlotType.Physical || !want.Create || wal.Slots.ContainsKey(want.Name)) continue;
             wal.Slots[want.Name] = new SimSlot(want.Name) { Position = server.Lsn };
+            Restart(server, want.Name, "gone");
             _run.Record(server.Name, $"slot {want.Name} created at {server.Lsn}");
         }
         if (!primary)
@@ -196,8 +198,39 @@ public sealed class SimSlotModel
             _fail($"leader {server.Name} dropped the permanent slot {slot}");
         else if (Ignore.IsIgnored(slot, ReplicationSlotType.Physical, null, null))
             _fail($"leader {server.Name} dropped the slot {slot} that ignore_slots protects");
-        else if (_nodes.FirstOrDefault(n => ReplicationSlotNames.ForMember(n.Name) == slot) is { } member && Held($"follow:{member.Name}:{server.Name}"))
+        // The tracker samples every few ticks: the member must also follow this leader by the rules right now.
+        else if (_nodes.FirstOrDefault(n => ReplicationSlotNames.ForMember(n.Name) == slot) is { } member && Held($"follow:{member.Name}:{server.Name}")
+                 && Follows(member, ClusterStateReader.Read(_run.Store.ReadAll(SimulationRun.ClusterPrefix))) == _nodes.First(n => n.Server == server))
             _fail($"leader {server.Name} dropped the member slot {slot} of {member.Name}, which has been following it for {Window.TotalSeconds:0} s");
+    }
+
+    /// <summary>
+    /// The upstream <paramref name="r"/> follows when that is the one <see cref="Cascading.UpstreamOf"/> names for it in
+    /// <paramref name="cluster"/>, both agents are alive with a healthy DCS, they can reach each other, and the upstream
+    /// runs as the lock holder's primary or as a replica whose member key says running; otherwise null.
+    /// </summary>
+    private SimNode? Follows(SimNode r, ClusterState cluster)
+    {
+        if (r.Server is not { Running: true, Role: PostgresRole.Replica, Upstream: { } up } || cluster.Leader is null) return null;
+        var u = _nodes.FirstOrDefault(n => n.Name == up);
+        var member = cluster.GetMember(r.Name);
+        if (u is null || u == r || member is null || !Healthy(r) || !Healthy(u) || !_run.Network.CanReachPeer(r.Index, u.Index)) return null;
+        if (Cascading.UpstreamOf(cluster, r.Name, member.Tags) != u.Name) return null;
+        var upstreamOk = u.Name == cluster.Leader.Holder
+            ? u.Server.AcceptsWrites
+            : u.Server is { Running: true, Role: PostgresRole.Replica } && cluster.GetMember(u.Name) is { State: "running" };
+        return upstreamOk ? u : null;
+    }
+
+    /// <summary>
+    /// A server acted on a member slot: the checker samples the cluster every few ticks and may have missed the brief
+    /// DCS state the agent acted on (a cascade upstream's PostgreSQL down and up again), so that member's condition of
+    /// kind <paramref name="kind"/> on this server starts over.
+    /// </summary>
+    private void Restart(SimPostgresServer server, string slot, string kind)
+    {
+        if (_nodes.FirstOrDefault(n => ReplicationSlotNames.ForMember(n.Name) == slot) is { } member)
+            _since.Remove(kind == "follow" ? $"follow:{member.Name}:{server.Name}" : $"gone:{member.Name}:{server.Name}");
     }
 
     private bool Healthy(SimNode n) => n.AgentAnswers && _run.Network.CanReachDcs(n.Index)
@@ -251,16 +284,7 @@ public sealed class SimSlotModel
         // The first half of (b): a replica following the upstream the rules name finds its member slot there.
         foreach (var r in _nodes)
         {
-            var s = r.Server;
-            if (s is not { Running: true, Role: PostgresRole.Replica, Upstream: { } up } || cluster.Leader is null) continue;
-            var u = _nodes.FirstOrDefault(n => n.Name == up);
-            var member = cluster.GetMember(r.Name);
-            if (u is null || u == r || member is null || !Healthy(r) || !Healthy(u) || !_run.Network.CanReachPeer(r.Index, u.Index)) continue;
-            if (Cascading.UpstreamOf(cluster, r.Name, member.Tags) != u.Name) continue;
-            var upstreamOk = u.Name == cluster.Leader.Holder
-                ? u.Server.AcceptsWrites
-                : u.Server is { Running: true, Role: PostgresRole.Replica } && cluster.GetMember(u.Name) is { State: "running" };
-            if (!Tracked($"follow:{r.Name}:{u.Name}", upstreamOk)) continue;
+            if (Follows(r, cluster) is not { } u || !Tracked($"follow:{r.Name}:{u.Name}", true)) continue;
             Checks++;
             if (!u.Server.Wal.Slots.ContainsKey(ReplicationSlotNames.ForMember(r.Name)))
                 _fail($"{r.Name} has followed {u.Name} for {Window.TotalSeconds:0} s but {u.Name} has no slot {ReplicationSlotNames.ForMember(r.Name)} for it");
