@@ -66,6 +66,7 @@ public sealed class SimSlotModel
     /// <summary>How often a standby found that its upstream had recycled WAL it needed.</summary>
     public int WalLost { get; private set; }
     private readonly HashSet<string> _lost = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _dropped = new(StringComparer.Ordinal);
 
     /// <summary>Adds use_slots, the permanent slots and the ignore rule to the bootstrap configuration.</summary>
     public void Configure(JsonObject raw)
@@ -107,6 +108,7 @@ public sealed class SimSlotModel
             wal.Slots.Remove(slot.Name);
             Restart(server, slot.Name, "follow");
             _run.Record(server.Name, $"slot {slot.Name} dropped");
+            _dropped.Add($"{server.Name}:{slot.Name}");
         }
         foreach (var want in plan.Slots)
         {
@@ -167,7 +169,10 @@ public sealed class SimSlotModel
         if (replica.Server.Lsn < upstream.Server.Wal.OldestWal && _lost.Add($"{replica.Name}@{upstream.Name}:{replica.Server.Lsn}"))
         {
             WalLost++;
-            _run.Record(replica.Name, $"cannot stream from {upstream.Name}: WAL from {replica.Server.Lsn} was recycled (oldest {upstream.Server.Wal.OldestWal})");
+            var why = _dropped.Contains($"{upstream.Name}:{ReplicationSlotNames.ForMember(replica.Name)}")
+                ? "its slot there had been dropped before"
+                : "its slot there was created past its position";
+            _run.Record(replica.Name, $"cannot stream from {upstream.Name}: WAL from {replica.Server.Lsn} was recycled (oldest {upstream.Server.Wal.OldestWal}); {why}");
         }
         return false;
     }

@@ -31,6 +31,7 @@ public sealed class SlotsSimulationTests
             if (result.Violation is not null)
                 violations.Add($"seed {seed} ({result.Settings}): {result.Violation} — replay with scripts/simulate --seed {seed} --nodes {nodes} --slots");
         });
+        TestContext.Out.WriteLine($"{seeds} seeds: {checks} slot checks applied, {walLost} times a standby found its WAL recycled");
         using (Assert.EnterMultipleScope())
         {
             Assert.That(violations, Is.Empty);
@@ -48,6 +49,18 @@ public sealed class SlotsSimulationTests
             SlotPlanFilter = (plan, server) => server.Role == PostgresRole.Primary ? Rewrite(plan, s => s.Name.StartsWith("perm_", StringComparison.Ordinal) ? s with { Create = false } : s) : plan,
         }, maxSeeds: 20);
         Assert.That(violation, Does.Contain("without the permanent slot"));
+    }
+
+    [Test]
+    public void CatchesALeaderThatNeverCreatesMemberSlots()
+    {
+        // Planted: the leader's plan keeps member slots when present (copies from its replica days) but never creates one.
+        var violation = FirstViolation(new SimulationOptions
+        {
+            Slots = true,
+            SlotPlanFilter = (plan, server) => server.Role == PostgresRole.Primary ? Rewrite(plan, s => s.Name.StartsWith("node", StringComparison.Ordinal) ? s with { Create = false } : s) : plan,
+        }, maxSeeds: 20);
+        Assert.That(violation, Does.Contain("but").And.Contain("has no slot"));
     }
 
     [Test]
