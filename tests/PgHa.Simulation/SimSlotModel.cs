@@ -180,8 +180,10 @@ public sealed class SimSlotModel
     /// <summary>End of a tick: slots follow their standbys, external consumers confirm, servers recycle WAL; then the checks.</summary>
     public void EndTick()
     {
+        // The standby's feedback: what it has flushed, never more than the upstream has (a standby left ahead of its
+        // upstream on the old timeline by a switchover reports nothing the upstream could keep for it).
         foreach (var (replica, upstream) in _streaming)
-            upstream.Server.Wal.Slots[ReplicationSlotNames.ForMember(replica.Name)].Position = replica.Server.Lsn;
+            upstream.Server.Wal.Slots[ReplicationSlotNames.ForMember(replica.Name)].Position = Math.Min(replica.Server.Lsn, upstream.Server.Lsn);
         foreach (var n in _nodes)
         {
             var s = n.Server;
