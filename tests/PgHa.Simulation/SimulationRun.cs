@@ -18,7 +18,8 @@ namespace PgHa.Simulation;
 /// means never two writers at once (in failsafe mode: or while the lock is free, never while another node holds it); (2) no automatic promotion of a replica further behind the leader's last published
 /// optime than maximum_lag_on_failover; (4) in synchronous mode, no promotion loses a write whose commit was
 /// acknowledged to a client; (3) after faults stop, exactly one node holds the lock and accepts writes within
-/// <see cref="HealBound"/>, and that stays so.
+/// <see cref="HealBound"/>, and that stays so. With <see cref="SimulationOptions.Slots"/>, the slot invariants of
+/// <see cref="SimSlotModel"/>.
 /// </remarks>
 public sealed class SimulationRun
 {
