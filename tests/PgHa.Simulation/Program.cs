@@ -12,6 +12,7 @@ var sync = false;
 var strict = false;
 var failsafe = false;
 var standby = false;
+var slots = false;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -25,6 +26,7 @@ for (var i = 0; i < args.Length; i++)
         case "--strict": sync = true; strict = true; break;
         case "--failsafe": failsafe = true; break;
         case "--standby-cluster": standby = true; break;
+        case "--slots": slots = true; break;
         case "-h" or "--help":
             Console.WriteLine("""
                 Usage: simulate [--seeds N] [--start S] [--nodes K] [--seed S]
@@ -40,6 +42,9 @@ for (var i = 0; i < args.Length; i++)
                               run as a standby cluster of a simulated remote primary (remote outages, partitions,
                               timeline switches too); the operator removes standby_cluster during the second fault
                               phase; nobody may write before that, only the standby leader may follow the remote
+                  --slots     replication slots and WAL retention modelled (use_slots, permanent slots, ignore_slots,
+                              a cascading node); checks that leaders keep permanent and member slots and drop the
+                              slots of departed members, and never drop a slot they must keep
                 Last line: seeds=N cycles=C violations=V cycles_per_s=R
                 """);
             return 0;
@@ -50,13 +55,14 @@ for (var i = 0; i < args.Length; i++)
 }
 if (nodes is < 2 or > 9) { Console.Error.WriteLine("simulate: --nodes must be between 2 and 9"); return 2; }
 if (single is { } s) { start = s; seeds = 1; }
-if (standby && (sync || failsafe)) { Console.Error.WriteLine("simulate: --standby-cluster cannot be combined with --sync, --strict or --failsafe"); return 2; }
+if (standby && (sync || failsafe || slots)) { Console.Error.WriteLine("simulate: --standby-cluster cannot be combined with --sync, --strict, --failsafe or --slots"); return 2; }
 
-var options = new SimulationOptions { Nodes = nodes, Trace = trace, SynchronousMode = sync, SynchronousModeStrict = strict, FailsafeMode = failsafe, StandbyCluster = standby };
+var options = new SimulationOptions { Nodes = nodes, Trace = trace, SynchronousMode = sync, SynchronousModeStrict = strict, FailsafeMode = failsafe, StandbyCluster = standby, Slots = slots };
 var sw = Stopwatch.StartNew();
 long cycles = 0, violations = 0, done = 0;
 var maxHeal = TimeSpan.Zero;
 long standbyLeaderChanges = 0, promotedOutOfStandby = 0, removedUnderFaults = 0;
+long slotChecks = 0, walLost = 0;
 var gate = new object();
 Parallel.For(start, start + seeds, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, seed =>
 {
@@ -64,6 +70,8 @@ Parallel.For(start, start + seeds, new ParallelOptions { MaxDegreeOfParallelism 
     lock (gate)
     {
         cycles += result.Cycles;
+        slotChecks += result.SlotChecks;
+        walLost += result.WalLost;
         done++;
         if (result.HealTime > maxHeal) maxHeal = result.HealTime;
         standbyLeaderChanges += result.StandbyLeaderChanges;
@@ -73,7 +81,7 @@ Parallel.For(start, start + seeds, new ParallelOptions { MaxDegreeOfParallelism 
         {
             violations++;
             Console.WriteLine($"VIOLATION seed={seed} {result.Settings}: {result.Violation}");
-            Console.WriteLine($"  replay: scripts/simulate --seed {seed} --nodes {nodes}{(strict ? " --strict" : sync ? " --sync" : "")}{(failsafe ? " --failsafe" : "")}{(standby ? " --standby-cluster" : "")}");
+            Console.WriteLine($"  replay: scripts/simulate --seed {seed} --nodes {nodes}{(strict ? " --strict" : sync ? " --sync" : "")}{(failsafe ? " --failsafe" : "")}{(standby ? " --standby-cluster" : "")}{(slots ? " --slots" : "")}");
             if (trace) foreach (var line in result.Trace) Console.WriteLine("  " + line);
         }
         else if (trace)
@@ -86,6 +94,7 @@ Parallel.For(start, start + seeds, new ParallelOptions { MaxDegreeOfParallelism 
 var rate = cycles / Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"max_heal_s={maxHeal.TotalSeconds:0.0}"));
 if (standby) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"standby_leader_changes={standbyLeaderChanges} promoted_out_of_standby={promotedOutOfStandby} removed_under_faults={removedUnderFaults}"));
+if (slots) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"slot_checks={slotChecks} wal_lost={walLost}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seeds={seeds} cycles={cycles} violations={violations} cycles_per_s={rate:0}"));
 return violations == 0 ? 0 : 1;
 

@@ -67,6 +67,7 @@ public sealed class SimNode
         pg.ReplicationOf = _run.ReplicationOf;
         pg.Remote = _run.Remote;
         pg.NodeIndex = Index;
+        if (_run.SlotModel is { } slots) pg.SyncSlots = slots.Sync;
         var peers = new SimPeerClient(_run.Scheduler, actor, _run.Network, Index, _run.NodeOf) { AcceptAll = _run.Options.BrokenFailsafeConfirmation, ForgetPromises = _run.Options.ForgetfulFailsafeReplicas };
         var options = new HaNodeOptions
         {

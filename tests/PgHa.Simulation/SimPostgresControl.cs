@@ -33,6 +33,7 @@ public sealed class SimPostgresControl(SimScheduler scheduler, SimActor actor, S
         server.Branch = SimPostgresServer.NewBranch();
         server.Timeline = 1;
         server.Lsn = 0x3000000;
+        server.Wal.Reset(0);
         server.Role = PostgresRole.Primary;
         server.Running = false;
     }
@@ -46,6 +47,7 @@ public sealed class SimPostgresControl(SimScheduler scheduler, SimActor actor, S
         var from = serverOf(source.Name);
         if (from is not { Running: true }) throw new InvalidOperationException($"clone source {source.Name} is not running");
         server.AdoptHistoryOf(from, from.Lsn);
+        server.Wal.Reset(from.Lsn); // pg_basebackup copies no slots
         server.Initialized = true;
         server.Role = PostgresRole.Replica;
         server.Upstream = source.Name;
@@ -111,9 +113,19 @@ public sealed class SimPostgresControl(SimScheduler scheduler, SimActor actor, S
     }
 
     /// <inheritdoc />
-    /// <remarks>WAL retention is not modelled: a replica can always catch up from its upstream, so there are no slots.</remarks>
-    public Task<IReadOnlyDictionary<string, long>> SyncReplicationSlotsAsync(ReplicationSlotPlan plan, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyDictionary<string, long>>(new Dictionary<string, long>());
+    /// <remarks>
+    /// Without <see cref="SyncSlots"/> WAL retention is not modelled: a replica can always catch up from its upstream, so
+    /// there are no slots.
+    /// </remarks>
+    public async Task<IReadOnlyDictionary<string, long>> SyncReplicationSlotsAsync(ReplicationSlotPlan plan, CancellationToken cancellationToken)
+    {
+        if (SyncSlots is not { } sync) return new Dictionary<string, long>();
+        await Delay(0.02).ConfigureAwait(false);
+        return sync(server, plan);
+    }
+
+    /// <summary>The server's slot sync (<see cref="SimSlotModel.Sync"/>), when slots are modelled.</summary>
+    public Func<SimPostgresServer, ReplicationSlotPlan, IReadOnlyDictionary<string, long>>? SyncSlots { get; set; }
 
     /// <inheritdoc />
     /// <remarks>A pg_basebackup of <see cref="Remote"/>; it fails while the remote cannot be reached from this node.</remarks>

@@ -41,6 +41,8 @@ public sealed class SimPostgresServer(SimScheduler scheduler, string name)
     public bool FenceBroken { get; set; }
     /// <summary>Times the fence stopped this server.</summary>
     public int FenceTrips { get; private set; }
+    /// <summary>WAL on disk and replication slots (modelled with <see cref="SimulationOptions.Slots"/>).</summary>
+    public SimWal Wal { get; } = new();
 
     /// <summary>True when this server accepts writes.</summary>
     public bool AcceptsWrites => Running && Role == PostgresRole.Primary;

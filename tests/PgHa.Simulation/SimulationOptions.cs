@@ -54,9 +54,17 @@ public sealed record SimulationOptions
     /// other member following a member; during the second fault phase the operator removes the section, so the standby
     /// leader is promoted. The checker adds: no member accepts writes while the section is set; no member other than
     /// the lock holder keeps following the remote while its agent and the DCS work; the promotion out of the standby
-    /// cluster keeps the usual lag bound. Not combinable with synchronous or failsafe mode.
+    /// cluster keeps the usual lag bound. Not combinable with synchronous or failsafe mode, nor with slots.
     /// </summary>
     public bool StandbyCluster { get; init; }
+    /// <summary>
+    /// Replication slots and WAL retention modelled (<see cref="SimSlotModel"/>): use_slots with one or two permanent
+    /// physical slots and an <c>ignore_slots</c> rule, some nodes cascading; standbys stream only through their member
+    /// slot and only while the upstream has the WAL they need; the checker adds the slot invariants.
+    /// </summary>
+    public bool Slots { get; init; }
+    /// <summary>Planted: rewrites every slot plan as it reaches the server's PostgreSQL (a broken slot rule).</summary>
+    public Func<ReplicationSlotPlan, SimPostgresServer, ReplicationSlotPlan>? SlotPlanFilter { get; init; }
     /// <summary>Planted: the write fence does nothing.</summary>
     public bool BrokenFence { get; init; }
     /// <summary>Planted: the DCS lets a node acquire a lock that is still held (promotion without waiting for expiry).</summary>

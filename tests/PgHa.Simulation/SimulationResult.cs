@@ -22,4 +22,8 @@ public sealed record SimulationResult(int Seed, long Cycles, long Events, string
     public bool PromotedOutOfStandby { get; init; }
     /// <summary>Standby cluster: standby_cluster was removed while faults were still being injected (not only after the heal).</summary>
     public bool SectionRemovedUnderFaults { get; init; }
+    /// <summary>With <see cref="SimulationOptions.Slots"/>: slot invariant checks whose condition held long enough to apply.</summary>
+    public long SlotChecks { get; init; }
+    /// <summary>With <see cref="SimulationOptions.Slots"/>: how often a standby found WAL it needed recycled on its upstream.</summary>
+    public int WalLost { get; init; }
 }

@@ -24,6 +24,7 @@ namespace PgHa.Simulation;
 /// DCS works (only the standby leader may; the others cascade from it); (7) after the first heal, within
 /// <see cref="HealBound"/>, the lock holder follows the remote and every other member a member, and that stays so until
 /// the section is removed; and (2) applies to the promotion out of the standby cluster too.
+/// With <see cref="SimulationOptions.Slots"/>, the slot invariants of <see cref="SimSlotModel"/>.
 /// </remarks>
 public sealed class SimulationRun
 {
@@ -59,8 +60,8 @@ public sealed class SimulationRun
         _random = new Random(seed);
         _prePromoteRandom = new Random(unchecked(seed * 7919 + 17));
         _standbyRandom = new Random(unchecked(seed * 104729 + 3));
-        if (options.StandbyCluster && (options.SynchronousMode || options.FailsafeMode))
-            throw new ArgumentException("a standby cluster run cannot be combined with synchronous or failsafe mode", nameof(options));
+        if (options.StandbyCluster && (options.SynchronousMode || options.FailsafeMode || options.Slots))
+            throw new ArgumentException("a standby cluster run cannot be combined with synchronous or failsafe mode or slots", nameof(options));
         Scheduler = new SimScheduler();
         Network = new SimNetwork(_random, options.Nodes);
         Store = new InMemoryDcsStore(new SimTimeProvider(Scheduler, null));
@@ -80,6 +81,8 @@ public sealed class SimulationRun
             ["postgresql"] = new JsonObject { ["use_pg_rewind"] = true },
         };
         if (options.FailsafeMode) raw["failsafe_mode"] = true;
+        SlotModel = options.Slots ? new SimSlotModel(this, _nodes, seed, Fail) : null;
+        SlotModel?.Configure(raw);
         if (options.SynchronousMode && !options.EngineIgnoresSynchronousMode)
         {
             raw["synchronous_mode"] = true;
@@ -103,6 +106,7 @@ public sealed class SimulationRun
                 1 => new MemberTags([KeyValuePair.Create("failover_priority", "2")]),
                 _ => MemberTags.Empty,
             };
+            if (SlotModel is not null) tags = SlotModel.TagsFor(i, options.Nodes, tags);
             var node = new SimNode(this, i, $"node{i + 1}", tags);
             node.Server.FenceBroken = options.BrokenFence;
             _nodes.Add(node);
@@ -142,6 +146,10 @@ public sealed class SimulationRun
     public const string Scope = "sim";
 
     private static readonly string Prefix = ClusterKeys.Prefix(Namespace, Scope);
+    /// <summary>DCS key prefix of the simulated cluster.</summary>
+    internal static string ClusterPrefix => Prefix;
+    /// <summary>Replication slots and WAL retention, when <see cref="SimulationOptions.Slots"/> is on.</summary>
+    internal SimSlotModel? SlotModel { get; }
     private string? _lastFailoverRequest;
     /// <summary>Dynamic configuration every node bootstraps with.</summary>
     public GlobalConfig Config { get; }
@@ -288,23 +296,30 @@ public sealed class SimulationRun
     private void OnTick()
     {
         if (Remote is { Server: var remoteServer } && remoteServer.Running) remoteServer.Lsn += WalBytesPerTick;
+        SlotModel?.BeginTick();
         foreach (var n in _nodes)
         {
             var s = n.Server;
             if (s.AcceptsWrites) { s.Lsn += WalBytesPerTick; continue; }
             if (!s.Running || s.Role != PostgresRole.Replica || s.Upstream is null) continue;
             SimPostgresServer? up;
+            SimNode? upNode = null;
             if (Remote is not null && s.Upstream == Remote.UpstreamName)
                 up = Remote.Reachable(n.Index) ? Remote.Server : null;
             else
-                up = NodeOf(s.Upstream) is { } node && node.Server.Running && Network.CanReachPeer(n.Index, node.Index) ? node.Server : null;
+            {
+                upNode = NodeOf(s.Upstream);
+                up = upNode is { } node && node.Server.Running && Network.CanReachPeer(n.Index, node.Index) ? node.Server : null;
+            }
             if (up is null || !s.IsOnHistoryOf(up)) continue;
+            if (SlotModel is not null && upNode is not null && !SlotModel.TryStream(n, upNode)) continue;
             // Synchronous mode: standbys stutter now and then, so an acknowledgement really depends on who confirmed.
             if (Options.SynchronousMode && _random.Next(3) == 0) continue;
             // Streaming follows the upstream across its timeline switch, as PostgreSQL does when it is a child timeline.
             if (s.Branch != up.Branch) s.AdoptHistoryOf(up, s.Lsn);
             if (up.Lsn > s.Lsn) s.Lsn = up.Lsn;
         }
+        SlotModel?.EndTick();
         if (Options.SynchronousMode)
         {
             foreach (var n in _nodes)
@@ -333,7 +348,8 @@ public sealed class SimulationRun
     /// <summary>Standbys streaming from <paramref name="primary"/> right now, by name.</summary>
     private List<SimNode> ConnectedStandbys(SimNode primary) => _nodes
         .Where(n => n != primary && n.Server is { Running: true, Role: PostgresRole.Replica } && n.Server.Upstream == primary.Name
-                    && Network.CanReachPeer(n.Index, primary.Index) && n.Server.IsOnHistoryOf(primary.Server))
+                    && Network.CanReachPeer(n.Index, primary.Index) && n.Server.IsOnHistoryOf(primary.Server)
+                    && (SlotModel?.CanStream(n, primary) ?? true))
         .OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
 
     /// <summary>
@@ -369,6 +385,8 @@ public sealed class SimulationRun
     {
         Scheduler.AfterEvent = CheckInvariants;
         Record("SIM", $"seed {Seed}: {Options.Nodes} nodes, ttl={Ttl.TotalSeconds} loop_wait={LoopWait.TotalSeconds} retry_timeout={RetryTimeout.TotalSeconds} tags=[{string.Join(", ", _nodes.Select(n => n.Name + ":" + string.Join('/', n.Tags.Entries.Select(e => e.Key))))}]");
+        if (SlotModel is { } slotModel)
+            Record("SIM", $"slots: permanent [{string.Join(", ", slotModel.Permanent)}], wal_keep {slotModel.KeepWindow} bytes, ignore_slots {SimSlotModel.IgnoredSlot}");
         foreach (var n in _nodes) n.StartAgent();
         Scheduler.After(Tick, null, OnTick);
 
@@ -378,6 +396,7 @@ public sealed class SimulationRun
             Scheduler.RunUntil(Scheduler.NowTicks + TimeSpan.FromSeconds(1).Ticks);
         if (!Bootstrapped()) Fail("the cluster did not bootstrap within 60 s");
         _bootstrapped = true;
+        SlotModel?.OperatorAction(always: true);
 
         var cyclesTarget = Options.MinCycles;
         TimeSpan healed;
@@ -420,6 +439,8 @@ public sealed class SimulationRun
             StandbyLeaderChanges = _standbyLeaderChanges,
             PromotedOutOfStandby = _promotedOutOfStandby,
             SectionRemovedUnderFaults = _sectionRemovedUnderFaults,
+            SlotChecks = SlotModel?.Checks ?? 0,
+            WalLost = SlotModel?.WalLost ?? 0,
         };
     }
 
@@ -432,6 +453,7 @@ public sealed class SimulationRun
             rounds++;
             InjectFault();
             if (Options.PrePromoteFaults) InjectPrePromoteRefusal();
+            SlotModel?.OperatorAction(always: false);
             if (Remote is not null)
             {
                 InjectRemoteFault(Remote);
