@@ -37,7 +37,7 @@ public sealed class FailsafeSimulationTests
     public void CatchesAFenceExtendedWithoutEveryConfirmation()
     {
         // Planted: a round counts members that refused or never answered as confirmed.
-        var violation = FirstViolation(new SimulationOptions { FailsafeMode = true, BrokenFailsafeConfirmation = true }, maxSeeds: 400);
+        var violation = PlantedBugs.FirstViolation(new SimulationOptions { FailsafeMode = true, BrokenFailsafeConfirmation = true }, maxSeeds: 400);
         Assert.That(violation, Does.Contain("accepts writes but the DCS lock is held by").Or.Contain("two nodes accept writes"));
     }
 
@@ -45,23 +45,8 @@ public sealed class FailsafeSimulationTests
     public void CatchesReplicasThatForgetTheirPromise()
     {
         // Planted: members answer Accepted but race and promote as if they had not.
-        var violation = FirstViolation(new SimulationOptions { FailsafeMode = true, ForgetfulFailsafeReplicas = true }, maxSeeds: 400);
+        var violation = PlantedBugs.FirstViolation(new SimulationOptions { FailsafeMode = true, ForgetfulFailsafeReplicas = true }, maxSeeds: 400);
         Assert.That(violation, Does.Contain("accepts writes but the DCS lock is held by").Or.Contain("two nodes accept writes"));
     }
 
-    private static string FirstViolation(SimulationOptions options, int maxSeeds)
-    {
-        string? found = null;
-        Parallel.For(1, maxSeeds + 1, (seed, state) =>
-        {
-            var result = new SimulationRun(seed, options).Run();
-            if (result.Violation is not null)
-            {
-                Interlocked.CompareExchange(ref found, result.Violation, null);
-                state.Stop();
-            }
-        });
-        Assert.That(found, Is.Not.Null, $"the planted bug went unnoticed in {maxSeeds} seeds");
-        return found!;
-    }
 }

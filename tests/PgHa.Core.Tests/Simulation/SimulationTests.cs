@@ -80,14 +80,14 @@ public sealed class SimulationTests
     [Test]
     public void CatchesPromotionWithoutWaitingForLockExpiry()
     {
-        var violation = FirstViolation(new SimulationOptions { BrokenAcquire = true }, maxSeeds: 200);
+        var violation = PlantedBugs.FirstViolation(new SimulationOptions { BrokenAcquire = true }, maxSeeds: 200);
         Assert.That(violation, Does.Contain("accept writes").Or.Contain("accepts writes"));
     }
 
     [Test]
     public void CatchesALeaderThatNeverDemotesWhenItsFenceIsBroken()
     {
-        var violation = FirstViolation(new SimulationOptions { BrokenFence = true, PlanFilter = WithoutDemotions }, maxSeeds: 200);
+        var violation = PlantedBugs.FirstViolation(new SimulationOptions { BrokenFence = true, PlanFilter = WithoutDemotions }, maxSeeds: 200);
         Assert.That(violation, Does.Contain("accepts writes").Or.Contain("accept writes"));
     }
 
@@ -95,14 +95,14 @@ public sealed class SimulationTests
     public void CatchesABrokenWriteFenceWhenAnAgentIsFrozen()
     {
         // Without the fence a SIGSTOPped leader's PostgreSQL keeps accepting writes after its lock expired.
-        var violation = FirstViolation(new SimulationOptions { BrokenFence = true }, maxSeeds: 500);
+        var violation = PlantedBugs.FirstViolation(new SimulationOptions { BrokenFence = true }, maxSeeds: 500);
         Assert.That(violation, Does.Contain("accepts writes").Or.Contain("accept writes"));
     }
 
     [Test]
     public void CatchesPromotionBeyondMaximumLagOnFailover()
     {
-        var violation = FirstViolation(new SimulationOptions { EngineMaximumLagOverride = long.MaxValue / 4 }, maxSeeds: 1000);
+        var violation = PlantedBugs.FirstViolation(new SimulationOptions { EngineMaximumLagOverride = long.MaxValue / 4 }, maxSeeds: 1000);
         Assert.That(violation, Does.Contain("maximum_lag_on_failover"));
     }
 
@@ -110,24 +110,8 @@ public sealed class SimulationTests
     public void CatchesAClusterThatNeverElectsALeader()
     {
         // A rule that never races leaves the cluster leaderless after the first failover.
-        var violation = FirstViolation(new SimulationOptions { PlanFilter = WithoutLockRaces }, maxSeeds: 200);
+        var violation = PlantedBugs.FirstViolation(new SimulationOptions { PlanFilter = WithoutLockRaces }, maxSeeds: 200);
         Assert.That(violation, Does.Contain("no single leader"));
-    }
-
-    private static string FirstViolation(SimulationOptions options, int maxSeeds)
-    {
-        string? found = null;
-        Parallel.For(1, maxSeeds + 1, (seed, state) =>
-        {
-            var result = new SimulationRun(seed, options).Run();
-            if (result.Violation is not null)
-            {
-                Interlocked.CompareExchange(ref found, result.Violation, null);
-                state.Stop();
-            }
-        });
-        Assert.That(found, Is.Not.Null, $"the planted bug went unnoticed in {maxSeeds} seeds");
-        return found!;
     }
 
     private static HaPlan WithoutDemotions(HaPlan plan) => plan with { Actions = Strip(plan.Actions, a => a is Demote) };

@@ -43,7 +43,7 @@ public sealed class SlotsSimulationTests
     public void CatchesALeaderThatNeverCreatesPermanentSlots()
     {
         // Planted: the leader's plan keeps permanent slots when present but never creates them.
-        var violation = FirstViolation(new SimulationOptions
+        var violation = PlantedBugs.FirstViolation(new SimulationOptions
         {
             Slots = true,
             SlotPlanFilter = (plan, server) => server.Role == PostgresRole.Primary ? Rewrite(plan, s => s.Name.StartsWith("perm_", StringComparison.Ordinal) ? s with { Create = false } : s) : plan,
@@ -55,7 +55,7 @@ public sealed class SlotsSimulationTests
     public void CatchesALeaderThatNeverCreatesMemberSlots()
     {
         // Planted: the leader's plan keeps member slots when present (copies from its replica days) but never creates one.
-        var violation = FirstViolation(new SimulationOptions
+        var violation = PlantedBugs.FirstViolation(new SimulationOptions
         {
             Slots = true,
             SlotPlanFilter = (plan, server) => server.Role == PostgresRole.Primary ? Rewrite(plan, s => s.Name.StartsWith("node", StringComparison.Ordinal) ? s with { Create = false } : s) : plan,
@@ -67,7 +67,7 @@ public sealed class SlotsSimulationTests
     public void CatchesAReplicaThatNeverCreatesTheSlotOfAMemberCascadingFromIt()
     {
         // Planted: a replica's plan keeps the slots of members cascading from it when present but never creates them.
-        var violation = FirstViolation(new SimulationOptions
+        var violation = PlantedBugs.FirstViolation(new SimulationOptions
         {
             Slots = true,
             SlotPlanFilter = (plan, server) => server.Role == PostgresRole.Primary ? plan : Rewrite(plan, s => s.AdvanceTo is null ? s with { Create = false } : s),
@@ -79,7 +79,7 @@ public sealed class SlotsSimulationTests
     public void CatchesALeaderThatKeepsTheSlotsOfDepartedMembers()
     {
         // Planted: the leader never drops unknown slots.
-        var violation = FirstViolation(new SimulationOptions
+        var violation = PlantedBugs.FirstViolation(new SimulationOptions
         {
             Slots = true,
             SlotPlanFilter = (plan, server) => server.Role == PostgresRole.Primary ? plan with { DropUnknown = false } : plan,
@@ -91,7 +91,7 @@ public sealed class SlotsSimulationTests
     public void CatchesALeaderThatDropsASlotIgnoreSlotsProtects()
     {
         // Planted: the leader's plan forgets the ignore_slots rules.
-        var violation = FirstViolation(new SimulationOptions
+        var violation = PlantedBugs.FirstViolation(new SimulationOptions
         {
             Slots = true,
             SlotPlanFilter = (plan, server) => server.Role == PostgresRole.Primary ? plan with { Ignore = ReplicationSlotsConfig.None } : plan,
@@ -103,7 +103,7 @@ public sealed class SlotsSimulationTests
     public void CatchesALeaderThatDropsItsPermanentSlots()
     {
         // Planted: a promoted leader (past timeline 1) treats permanent slots as the bootstrap leader's business.
-        var violation = FirstViolation(new SimulationOptions
+        var violation = PlantedBugs.FirstViolation(new SimulationOptions
         {
             Slots = true,
             SlotPlanFilter = (plan, server) => server.Role == PostgresRole.Primary && server.Timeline > 1 ? Rewrite(plan, s => s.Name.StartsWith("perm_", StringComparison.Ordinal) ? null : s) : plan,
@@ -114,19 +114,4 @@ public sealed class SlotsSimulationTests
     private static ReplicationSlotPlan Rewrite(ReplicationSlotPlan plan, Func<DesiredSlot, DesiredSlot?> change) =>
         plan with { Slots = [.. plan.Slots.Select(change).OfType<DesiredSlot>()] };
 
-    private static string FirstViolation(SimulationOptions options, int maxSeeds)
-    {
-        string? found = null;
-        Parallel.For(1, maxSeeds + 1, (seed, state) =>
-        {
-            var result = new SimulationRun(seed, options).Run();
-            if (result.Violation is not null)
-            {
-                Interlocked.CompareExchange(ref found, result.Violation, null);
-                state.Stop();
-            }
-        });
-        Assert.That(found, Is.Not.Null, $"the planted bug went unnoticed in {maxSeeds} seeds");
-        return found!;
-    }
 }

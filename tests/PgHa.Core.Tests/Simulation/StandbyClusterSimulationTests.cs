@@ -63,7 +63,7 @@ public sealed class StandbyClusterSimulationTests
     public void CatchesAStandbyLeaderThatPromotes()
     {
         // Planted: a node that wins or holds the lock promotes instead of following the remote primary.
-        var violation = FirstViolation(new SimulationOptions { StandbyCluster = true, PlanFilter = PromoteInsteadOfFollowingTheRemote }, maxSeeds: 200);
+        var violation = PlantedBugs.FirstViolation(new SimulationOptions { StandbyCluster = true, PlanFilter = PromoteInsteadOfFollowingTheRemote }, maxSeeds: 200);
         Assert.That(violation, Does.Contain("while the cluster is a standby cluster"));
     }
 
@@ -71,7 +71,7 @@ public sealed class StandbyClusterSimulationTests
     public void CatchesReplicasThatFollowTheRemoteInsteadOfTheStandbyLeader()
     {
         // Planted: every member that should stream from a member streams from the remote primary.
-        var violation = FirstViolation(new SimulationOptions { StandbyCluster = true, PlanFilter = FollowTheRemoteInsteadOfAMember }, maxSeeds: 200);
+        var violation = PlantedBugs.FirstViolation(new SimulationOptions { StandbyCluster = true, PlanFilter = FollowTheRemoteInsteadOfAMember }, maxSeeds: 200);
         Assert.That(violation, Does.Contain("follows the remote primary although"));
     }
 
@@ -79,7 +79,7 @@ public sealed class StandbyClusterSimulationTests
     public void CatchesAStandbyClusterThatNeverElectsAStandbyLeader()
     {
         // Planted: nobody races, so the standby cluster is leaderless after its first standby leader went away.
-        var violation = FirstViolation(new SimulationOptions { StandbyCluster = true, PlanFilter = WithoutLockRaces }, maxSeeds: 200);
+        var violation = PlantedBugs.FirstViolation(new SimulationOptions { StandbyCluster = true, PlanFilter = WithoutLockRaces }, maxSeeds: 200);
         Assert.That(violation, Does.Contain("no single standby leader following the remote"));
     }
 
@@ -87,7 +87,7 @@ public sealed class StandbyClusterSimulationTests
     public void CatchesAStandbyLeaderThatIsNeverPromoted()
     {
         // Planted: the lock holder never promotes once standby_cluster is gone.
-        var violation = FirstViolation(new SimulationOptions { StandbyCluster = true, PlanFilter = WithoutPromotions }, maxSeeds: 50);
+        var violation = PlantedBugs.FirstViolation(new SimulationOptions { StandbyCluster = true, PlanFilter = WithoutPromotions }, maxSeeds: 50);
         Assert.That(violation, Does.Contain("no single leader after standby_cluster was removed"));
     }
 
@@ -96,25 +96,8 @@ public sealed class StandbyClusterSimulationTests
     {
         // Planted: the engine ignores maximum_lag_on_failover, so a member far behind the standby leader may take over
         // and be promoted when the section goes.
-        var violation = FirstViolation(new SimulationOptions { StandbyCluster = true, EngineMaximumLagOverride = long.MaxValue / 4 }, maxSeeds: 1000);
+        var violation = PlantedBugs.FirstViolation(new SimulationOptions { StandbyCluster = true, EngineMaximumLagOverride = long.MaxValue / 4 }, maxSeeds: 1000);
         Assert.That(violation, Does.Contain("maximum_lag_on_failover"));
-    }
-
-    private static string FirstViolation(SimulationOptions options, int maxSeeds)
-    {
-        string? found = null;
-        Parallel.For(1, maxSeeds + 1, (seed, state) =>
-        {
-            var result = new SimulationRun(seed, options).Run();
-            if (result.Violation is not null)
-            {
-                Interlocked.CompareExchange(ref found, result.Violation, null);
-                state.Stop();
-            }
-        });
-        Assert.That(found, Is.Not.Null, $"the planted bug went unnoticed in {maxSeeds} seeds");
-        TestContext.Out.WriteLine(found);
-        return found!;
     }
 
     private static HaPlan PromoteInsteadOfFollowingTheRemote(HaPlan plan) =>

@@ -39,7 +39,7 @@ public sealed class SynchronousSimulationTests
     public void CatchesAsynchronousFailoverLosingAcknowledgedWrites()
     {
         // The engine runs asynchronous replication: any replica may be promoted, missing what the leader acknowledged.
-        var violation = FirstViolation(new SimulationOptions { SynchronousMode = true, EngineIgnoresSynchronousMode = true }, maxSeeds: 400);
+        var violation = PlantedBugs.FirstViolation(new SimulationOptions { SynchronousMode = true, EngineIgnoresSynchronousMode = true }, maxSeeds: 400);
         Assert.That(violation, Does.Contain("acknowledged write is lost"));
     }
 
@@ -63,28 +63,12 @@ public sealed class SynchronousSimulationTests
     public void CatchesASyncKeyThatNamesStandbysBeforeTheyCaughtUp()
     {
         // Every streaming member is declared synchronous at once, before PostgreSQL waited for it.
-        var violation = FirstViolation(new SimulationOptions
+        var violation = PlantedBugs.FirstViolation(new SimulationOptions
         {
             SynchronousMode = true,
             PlanFilter = p => Map(p, a => a is WriteSyncState w ? w with { Standbys = ["node1", "node2", "node3"] } : a),
         }, maxSeeds: 400);
         Assert.That(violation, Does.Contain("acknowledged write is lost"));
-    }
-
-    private static string FirstViolation(SimulationOptions options, int maxSeeds)
-    {
-        string? found = null;
-        Parallel.For(1, maxSeeds + 1, (seed, state) =>
-        {
-            var result = new SimulationRun(seed, options).Run();
-            if (result.Violation is not null)
-            {
-                Interlocked.CompareExchange(ref found, result.Violation, null);
-                state.Stop();
-            }
-        });
-        Assert.That(found, Is.Not.Null, $"the planted bug went unnoticed in {maxSeeds} seeds");
-        return found!;
     }
 
     private static HaPlan Map(HaPlan plan, Func<HaAction, HaAction> change) => plan with { Actions = Map(plan.Actions, change) };
