@@ -272,20 +272,10 @@ public sealed partial class PostgresController
     /// </summary>
     private async Task<UpstreamTimeline> ReadUpstreamTimelineAsync(Member upstream, string host, int port, string localSystemId, CancellationToken ct)
     {
-        var credentials = _options.EffectiveRewind;
-        var csb = new NpgsqlConnectionStringBuilder
-        {
-            Host = host,
-            Port = port,
-            Username = credentials.Username,
-            Password = credentials.Password,
-            Database = "postgres",
-            Timeout = Math.Max(1, (int)Math.Ceiling(_options.ConnectTimeout.TotalSeconds)),
-            CommandTimeout = Math.Max(1, (int)Math.Ceiling(_options.QueryTimeout.TotalSeconds)),
-            ApplicationName = "pgha " + _options.MemberName,
-            Pooling = false,
-        };
-        credentials.EffectiveConnection.ApplyTo(csb);
+        var csb = RemoteConnectionString(host, port, _options.EffectiveRewind);
+        csb.Database = "postgres";
+        csb.CommandTimeout = Math.Max(1, (int)Math.Ceiling(_options.QueryTimeout.TotalSeconds));
+        csb.Pooling = false;
         await using var conn = new NpgsqlConnection(csb.ConnectionString);
         await conn.OpenAsync(ct).ConfigureAwait(false);
         string systemId;
@@ -331,7 +321,16 @@ public sealed partial class PostgresController
     /// <summary>IDENTIFY_SYSTEM over a physical replication connection with the replication credentials.</summary>
     private async Task<ReplicationSystemIdentification> IdentifySystemAsync(string host, int port, CancellationToken ct)
     {
-        var credentials = _options.Replication;
+        await using var conn = new PhysicalReplicationConnection(RemoteConnectionString(host, port, _options.Replication).ConnectionString);
+        await conn.Open(ct).ConfigureAwait(false);
+        // Npgsql applies the command timeout to the open connector, so it can only be set after Open.
+        conn.CommandTimeout = _options.QueryTimeout;
+        return await conn.IdentifySystem(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>A TCP connection as <paramref name="credentials"/> with the user's configured connection options.</summary>
+    private NpgsqlConnectionStringBuilder RemoteConnectionString(string host, int port, PostgresCredentials credentials)
+    {
         var csb = new NpgsqlConnectionStringBuilder
         {
             Host = host,
@@ -342,11 +341,7 @@ public sealed partial class PostgresController
             ApplicationName = "pgha " + _options.MemberName,
         };
         credentials.EffectiveConnection.ApplyTo(csb);
-        await using var conn = new PhysicalReplicationConnection(csb.ConnectionString);
-        await conn.Open(ct).ConfigureAwait(false);
-        // Npgsql applies the command timeout to the open connector, so it can only be set after Open.
-        conn.CommandTimeout = _options.QueryTimeout;
-        return await conn.IdentifySystem(ct).ConfigureAwait(false);
+        return csb;
     }
 
     private async Task RewindOrReinitAsync(Member upstream, string host, int port, DivergenceCheck check, CancellationToken ct)
