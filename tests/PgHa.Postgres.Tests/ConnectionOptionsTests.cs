@@ -43,6 +43,8 @@ public sealed class ConnectionOptionsTests : PgTestBase
         });
         await plain.StartReplicaOfAsync(a);
         Assert.That(await PgNode.WaitUntilAsync(async () => (await plain.StatusAsync()).IsStreaming, TimeSpan.FromSeconds(20)), Is.True);
+        // The first follow after its own pg_basebackup skips the check; following again does it.
+        await plain.Controller.FollowAsync(a.Member, CancellationToken.None);
         var unknown = plain.Logger.Collector.GetSnapshot().Where(r => r.Id.Id == PostgresEventId.DivergenceUnknown).Select(r => r.Message).ToList();
         Assert.That(unknown, Has.Some.Contains("SSL"), "the upstream check used the rewind user's sslmode=require");
         var conf = File.ReadAllText(Path.Combine(plain.Options.DataDirectory, "postgresql.conf"));
