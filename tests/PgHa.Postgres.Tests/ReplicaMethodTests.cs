@@ -11,6 +11,18 @@ public sealed class ReplicaMethodTests : PgTestBase
 {
     private const string Bin = PgTestEnvironment.BinDirectory;
 
+    // A custom method's body that parses the arguments Patroni passes and runs pg_basebackup itself.
+    private const string BasebackupFromArguments = """
+        datadir=""; connstring=""
+        for arg in "$@"; do
+          case "$arg" in
+            --datadir=*) datadir="${arg#--datadir=}" ;;
+            --connstring=*) connstring="${arg#--connstring=}" ;;
+          esac
+        done
+        exec BIN/pg_basebackup -D "$datadir" -d "$connstring" -X stream -c fast --no-sync
+        """;
+
     [Test]
     public async Task A_custom_replica_method_gets_its_own_parameters_then_scope_role_datadir_and_connstring()
     {
@@ -21,16 +33,7 @@ public sealed class ReplicaMethodTests : PgTestBase
         var b = Node("node-b", o =>
         {
             // The script parses the arguments Patroni passes and runs pg_basebackup itself.
-            var script = Script(o, "clone.sh", m => marker = m, """
-                datadir=""; connstring=""
-                for arg in "$@"; do
-                  case "$arg" in
-                    --datadir=*) datadir="${arg#--datadir=}" ;;
-                    --connstring=*) connstring="${arg#--connstring=}" ;;
-                  esac
-                done
-                exec BIN/pg_basebackup -D "$datadir" -d "$connstring" -X stream -c fast --no-sync
-                """);
+            var script = Script(o, "clone.sh", m => marker = m, BasebackupFromArguments);
             o.CreateReplicaMethods = [new ReplicaCreationMethod("myclone") { Command = script + " --flavour 'two words'", Parameters = [new("envdir", "/etc/wal-e")] }];
         });
 
@@ -149,16 +152,7 @@ public sealed class ReplicaMethodTests : PgTestBase
         string marker = "";
         var leader = Node("standby-b", o =>
         {
-            var script = Script(o, "restore.sh", m => marker = m, """
-                datadir=""; connstring=""
-                for arg in "$@"; do
-                  case "$arg" in
-                    --datadir=*) datadir="${arg#--datadir=}" ;;
-                    --connstring=*) connstring="${arg#--connstring=}" ;;
-                  esac
-                done
-                exec BIN/pg_basebackup -D "$datadir" -d "$connstring" -X stream -c fast --no-sync
-                """);
+            var script = Script(o, "restore.sh", m => marker = m, BasebackupFromArguments);
             // The local list (ordinary clones) is basebackup alone; the section below is not in it.
             o.CreateReplicaMethods = [ReplicaCreationMethod.Basebackup];
             o.OtherReplicaMethods = [new ReplicaCreationMethod("restore_backup") { Command = script }];
