@@ -115,18 +115,12 @@ public sealed class ReplicaMethodTests : PgTestBase
         var a = Node("node-a");
         await a.StartNewPrimaryAsync();
         a.Execute("CREATE TABLE t AS SELECT generate_series(1, 42) AS x");
-        var backup = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(a.Options.DataDirectory))!, "backup");
-        PgTestEnvironment.Run(Path.Combine(Bin, "pg_basebackup"), "-D", backup, "-h", "127.0.0.1", "-p", a.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "-U", "postgres", "-X", "stream", "-c", "fast", "--no-sync");
-        await a.Controller.StopForDemoteAsync(DemoteMode.Immediate, CancellationToken.None);
+        var backup = await BackUpAndStopAsync(a);
 
         string marker = "";
         var b = Node("node-b", o =>
         {
-            var script = Script(o, "restore.sh", m => marker = m, $$"""
-                for arg in "$@"; do case "$arg" in --datadir=*) d="${arg#--datadir=}" ;; esac; done
-                cp -a '{{backup}}/.' "$d/"
-                """);
+            var script = Script(o, "restore.sh", m => marker = m, RestoreFrom(backup));
             o.CreateReplicaMethods = [ReplicaCreationMethod.Basebackup, new ReplicaCreationMethod("restore") { Command = script, NoLeader = true }];
         });
 
@@ -182,18 +176,12 @@ public sealed class ReplicaMethodTests : PgTestBase
         var a = Node("remote-a");
         await a.StartNewPrimaryAsync();
         a.Execute("CREATE TABLE t AS SELECT generate_series(1, 17) AS x");
-        var backup = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(a.Options.DataDirectory))!, "backup");
-        PgTestEnvironment.Run(Path.Combine(Bin, "pg_basebackup"), "-D", backup, "-h", "127.0.0.1", "-p", a.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "-U", "postgres", "-X", "stream", "-c", "fast", "--no-sync");
-        await a.Controller.StopForDemoteAsync(DemoteMode.Immediate, CancellationToken.None);
+        var backup = await BackUpAndStopAsync(a);
 
         string marker = "";
         var b = Node("standby-b", o =>
         {
-            var script = Script(o, "restore.sh", m => marker = m, $$"""
-                for arg in "$@"; do case "$arg" in --datadir=*) d="${arg#--datadir=}" ;; esac; done
-                cp -a '{{backup}}/.' "$d/"
-                """);
+            var script = Script(o, "restore.sh", m => marker = m, RestoreFrom(backup));
             o.OtherReplicaMethods = [new ReplicaCreationMethod("restore_backup") { Command = script, NoLeader = true }];
         });
         var archiveOnly = new StandbyClusterConfig { RestoreCommand = "false", CreateReplicaMethods = ["basebackup", "restore_backup"] };
@@ -279,10 +267,7 @@ public sealed class ReplicaMethodTests : PgTestBase
 
         var b = Node("node-b", o =>
         {
-            var script = Script(o, "restore.sh", _ => { }, $$"""
-                for arg in "$@"; do case "$arg" in --datadir=*) d="${arg#--datadir=}" ;; esac; done
-                cp -a '{{backup}}/.' "$d/"
-                """);
+            var script = Script(o, "restore.sh", _ => { }, RestoreFrom(backup));
             o.BootstrapMethod = new CustomBootstrapMethod("pitr", script)
             {
                 RecoveryConf = [new("restore_command", $"cp {archive}/%f %p"), new("recovery_target_timeline", "current")],
@@ -321,6 +306,22 @@ public sealed class ReplicaMethodTests : PgTestBase
     }
 
     /// <summary>An executable script in the node's directory that records its arguments (one per line) in a marker file.</summary>
+    /// <summary>A plain base backup of <paramref name="a"/> next to its data directory; then <paramref name="a"/> stops.</summary>
+    private static async Task<string> BackUpAndStopAsync(PgNode a)
+    {
+        var backup = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(a.Options.DataDirectory))!, "backup");
+        PgTestEnvironment.Run(Path.Combine(Bin, "pg_basebackup"), "-D", backup, "-h", "127.0.0.1", "-p", a.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-U", "postgres", "-X", "stream", "-c", "fast", "--no-sync");
+        await a.Controller.StopForDemoteAsync(DemoteMode.Immediate, CancellationToken.None);
+        return backup;
+    }
+
+    /// <summary>A custom method's body that copies <paramref name="backup"/> into the <c>--datadir</c> it is given.</summary>
+    private static string RestoreFrom(string backup) => $$"""
+        for arg in "$@"; do case "$arg" in --datadir=*) d="${arg#--datadir=}" ;; esac; done
+        cp -a '{{backup}}/.' "$d/"
+        """;
+
     private static string Script(PostgresControllerOptions o, string name, Action<string> marker, string body)
     {
         var dir = Path.GetDirectoryName(o.DataDirectory)!;
