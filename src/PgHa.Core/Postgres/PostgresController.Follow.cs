@@ -55,10 +55,9 @@ public sealed partial class PostgresController
             // for the agent's lifetime).
             string? basebackupOf;
             lock (_gate) (basebackupOf, _basebackupOf) = (_basebackupOf, null);
-            var check = basebackupOf == upstream.Name
-                ? null
-                : await CheckDivergenceAsync(upstream, host, port.Value, running, cancellationToken).ConfigureAwait(false);
+            DivergenceCheck? check = null;
             if (basebackupOf == upstream.Name) PostgresLog.DivergenceCheckSkipped(_logger, upstream.Name);
+            else check = await CheckDivergenceAsync(upstream, host, port.Value, running, cancellationToken).ConfigureAwait(false);
             if (check is { Need: not RewindNeed.NotNeeded } c)
             {
                 bool failedBefore;
